@@ -1,0 +1,40 @@
+# Two commands: `make book` builds the website, `make test` runs the whole test suite.
+# Both create the virtual environment .venv from requirements.txt on first use.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+# Progress bars are for people at a notebook, not for logs and web pages.
+export TQDM_DISABLE := 1
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: book book-quick test exercises benchmark clean
+
+$(STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)"
+	touch $(STAMP)
+
+## book: execute every notebook with the full training budgets and build _build/html
+book: $(STAMP)
+	COURSE_QUICK=0 $(VENV)/bin/jupyter-book build . --path-output .
+
+## book-quick: the same with quick budgets, into _build/quick/_build/html (what the tests build)
+book-quick: $(STAMP)
+	COURSE_QUICK=1 $(VENV)/bin/jupyter-book build . --path-output _build/quick -W -n --keep-going
+
+## test: the whole test suite (unit tests, notebooks, exercises, grading, website)
+test: $(STAMP)
+	COURSE_QUICK=1 $(PY) -m pytest -n 2 --dist loadgroup -q
+
+## exercises: regenerate exercises/ from solutions/
+exercises: $(STAMP)
+	$(PY) -m shared.exercises
+
+## benchmark: print the MDN benchmark (full budgets)
+benchmark: $(STAMP)
+	COURSE_QUICK=0 $(PY) benchmarks/mdn.py
+
+clean:
+	rm -rf _build

@@ -1,0 +1,32 @@
+"""Exercise checks: immediate feedback in notebooks and the grader's evaluation.
+
+Each chapter has a module (e.g. :mod:`shared.checks.mdn`) that defines its
+questions; :data:`CHAPTERS` maps a chapter name (the exercise notebook's file
+stem) to the module that holds its ``QUESTIONS`` list.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from shared.checks.core import Feedback, Question, check, get_language, set_language
+
+CHAPTERS: dict[str, str] = {
+    "mdn": "shared.checks.mdn",
+}
+
+
+def questions_for(chapter: str) -> list[Question]:
+    """Return the graded questions of a chapter (e.g. ``"mdn"``).
+
+    Raises
+    ------
+    KeyError
+        With the list of known chapters when ``chapter`` is unknown.
+    """
+    if chapter not in CHAPTERS:
+        raise KeyError(f"unknown chapter {chapter!r}; known chapters: {sorted(CHAPTERS)}")
+    return list(importlib.import_module(CHAPTERS[chapter]).QUESTIONS)
+
+
+__all__ = ["CHAPTERS", "Feedback", "Question", "check", "get_language", "questions_for", "set_language"]

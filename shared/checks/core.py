@@ -1,0 +1,227 @@
+"""The machinery shared by every chapter's exercise checks.
+
+A graded exercise is a :class:`Question`. The *same* question object serves two
+purposes:
+
+* **immediate feedback** in the student's notebook: ``check(question, obj)``
+  calls the student's function (or reads their answer) on fixed inputs and
+  prints a specific message (shape, dtype, NaN, wrong value, ...);
+* **grading** by :mod:`shared.grading`: the grader makes the inputs with a
+  secret seed *in its own process*, lets the student's kernel compute only the
+  outputs (:func:`probe`), and evaluates those outputs *in its own process*
+  again. Nothing the notebook prints, and no function it redefines or
+  monkeypatches, can change a grade: only the numbers that the student's code
+  computes for the grader's inputs count.
+
+Inputs and outputs are dictionaries of NumPy arrays so that they cross the
+process boundary as plain data (``.npz`` files read with
+``allow_pickle=False``), never as code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+Arrays = dict[str, np.ndarray]
+
+LANGUAGES = ("en", "es")
+_language = "en"
+
+#: Key of the outputs dictionary that carries an error message instead of results.
+ERROR_KEY = "__error__"
+
+
+def set_language(lang: str) -> None:
+    """Choose the language of check messages (``"en"`` or ``"es"``)."""
+    global _language
+    if lang not in LANGUAGES:
+        raise ValueError(f"language must be one of {LANGUAGES}, got {lang!r}")
+    _language = lang
+
+
+def get_language() -> str:
+    """Return the language of check messages."""
+    return _language
+
+
+def say(en: str, es: str, lang: str | None = None) -> str:
+    """Return the message in the chosen language."""
+    return es if (lang or _language) == "es" else en
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """Result of evaluating one answer."""
+
+    passed: bool
+    message: str
+
+
+class Unanswered(Exception):
+    """Raised by a question's ``run`` when the answer is still a placeholder."""
+
+
+@dataclass(frozen=True)
+class Question:
+    """One graded exercise.
+
+    Attributes
+    ----------
+    qid : str
+        Unique id, ``"<chapter>.q<number>"`` (e.g. ``"mdn.q1"``).
+    points : float
+        Maximum score.
+    target : str
+        Name of the student's object in the notebook (function or variable).
+    title : dict
+        Short title per language, e.g. ``{"en": "...", "es": "..."}``.
+    make_inputs : callable
+        ``make_inputs(rng) -> Arrays``: test inputs as plain arrays.
+    run : callable
+        ``run(obj, inputs) -> Arrays``: calls the student's object on the
+        inputs and returns its outputs as NumPy arrays. Runs in the student's
+        kernel. Raises :class:`Unanswered` for a placeholder answer.
+    evaluate : callable
+        ``evaluate(inputs, outputs, lang) -> Feedback``. Pure NumPy/SciPy, runs
+        in the grader's process.
+    """
+
+    qid: str
+    points: float
+    target: str
+    title: dict[str, str]
+    make_inputs: Callable[[np.random.Generator], Arrays]
+    run: Callable[[Any, Arrays], Arrays]
+    evaluate: Callable[[Arrays, Arrays, str], Feedback]
+    feedback_seed: int = field(default=0)
+
+
+def is_placeholder(obj: Any) -> bool:
+    """``True`` for the placeholders that generated exercises use (``...``, ``None``)."""
+    return obj is Ellipsis or obj is None
+
+
+def compute_outputs(question: Question, obj: Any, inputs: Arrays) -> Arrays:
+    """Run the student's object on a copy of the inputs; never raises.
+
+    Exceptions (including :class:`NotImplementedError` from an unanswered
+    exercise) are turned into an outputs dictionary holding only
+    :data:`ERROR_KEY`.
+    """
+    copies = {k: np.array(v, copy=True) for k, v in inputs.items()}
+    try:
+        if is_placeholder(obj):
+            raise Unanswered()
+        outputs = question.run(obj, copies)
+    except (Unanswered, NotImplementedError):
+        return {ERROR_KEY: np.array("unanswered")}
+    except Exception as exc:  # the student's code may raise anything
+        return {ERROR_KEY: np.array(f"{type(exc).__name__}: {exc}")}
+    return {k: np.asarray(v) for k, v in outputs.items()}
+
+
+def grade_outputs(question: Question, inputs: Arrays, outputs: Arrays, lang: str) -> Feedback:
+    """Evaluate outputs (as produced by :func:`compute_outputs`); never raises."""
+    if ERROR_KEY in outputs:
+        err = str(outputs[ERROR_KEY])
+        if err == "unanswered":
+            return Feedback(False, say(
+                f"`{question.target}` is not answered yet: replace the placeholder with your code.",
+                f"`{question.target}` todavía no tiene respuesta: reemplaza el marcador por tu código.",
+                lang))
+        return Feedback(False, say(
+            f"calling `{question.target}` raised {err}",
+            f"al llamar a `{question.target}` se produjo el error {err}",
+            lang))
+    try:
+        return question.evaluate(inputs, outputs, lang)
+    except Exception as exc:  # malformed outputs (missing keys, wrong types...)
+        return Feedback(False, say(
+            f"could not evaluate the result of `{question.target}` ({type(exc).__name__}: {exc}).",
+            f"no se pudo evaluar el resultado de `{question.target}` ({type(exc).__name__}: {exc}).",
+            lang))
+
+
+def check(question: Question, obj: Any) -> Feedback:
+    """Immediate feedback in a notebook: evaluate ``obj`` and print the verdict.
+
+    Parameters
+    ----------
+    question : Question
+        The exercise to check.
+    obj : any
+        The student's function or answer.
+
+    Returns
+    -------
+    Feedback
+        ``passed`` and the message that was printed.
+    """
+    lang = _language
+    inputs = question.make_inputs(np.random.default_rng(question.feedback_seed))
+    outputs = compute_outputs(question, obj, inputs)
+    fb = grade_outputs(question, inputs, outputs, lang)
+    title = question.title.get(lang, question.qid)
+    mark = "✅" if fb.passed else "❌"
+    print(f"{mark} {question.qid} — {title}: {fb.message}")
+    return fb
+
+
+def probe(namespace: dict[str, Any], questions: list[Question], inputs_dir: str, outputs_dir: str) -> None:
+    """Grader side, run inside the student's kernel: compute outputs only.
+
+    For each question, reads ``<inputs_dir>/<qid>.npz``, calls the object named
+    ``question.target`` in ``namespace`` and writes ``<outputs_dir>/<qid>.npz``.
+    It never evaluates anything: the grader does, in its own process.
+    """
+    import os
+
+    for q in questions:
+        with np.load(os.path.join(inputs_dir, f"{q.qid}.npz"), allow_pickle=False) as f:
+            inputs = {k: f[k] for k in f.files}
+        if q.target not in namespace:
+            outputs = {ERROR_KEY: np.array(f"NameError: `{q.target}` is not defined")}
+        else:
+            outputs = compute_outputs(q, namespace[q.target], inputs)
+        try:
+            np.savez(os.path.join(outputs_dir, f"{q.qid}.npz"), **outputs)
+        except Exception as exc:  # e.g. object arrays that need pickling
+            np.savez(os.path.join(outputs_dir, f"{q.qid}.npz"),
+                     **{ERROR_KEY: np.array(f"unusable result: {exc}")})
+
+
+# ---------------------------------------------------------------------------
+# Small reusable evaluation helpers (return a message, or None when fine)
+# ---------------------------------------------------------------------------
+
+def array_problem(name: str, got: np.ndarray, expected_shape: tuple[int, ...], lang: str) -> str | None:
+    """Shape/dtype/finite checks shared by many questions."""
+    got = np.asarray(got)
+    if got.dtype.kind not in "fiu":
+        return say(f"`{name}` should hold numbers, got dtype {got.dtype}.",
+                   f"`{name}` debería contener números, pero su dtype es {got.dtype}.", lang)
+    if got.shape != tuple(expected_shape):
+        return say(f"`{name}` has shape {got.shape}, expected {tuple(expected_shape)}.",
+                   f"`{name}` tiene forma {got.shape}; se esperaba {tuple(expected_shape)}.", lang)
+    if not np.all(np.isfinite(got)):
+        bad = int(np.size(got) - np.isfinite(got).sum())
+        return say(f"`{name}` contains {bad} NaN/inf value(s): is the computation numerically stable?",
+                   f"`{name}` contiene {bad} valor(es) NaN/inf: ¿el cálculo es numéricamente estable?", lang)
+    return None
+
+
+def close_problem(name: str, got: np.ndarray, want: np.ndarray, lang: str,
+                  rtol: float = 1e-4, atol: float = 1e-5) -> str | None:
+    """Value comparison with a message that says how far off the answer is."""
+    got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+    if np.allclose(got, want, rtol=rtol, atol=atol):
+        return None
+    err = float(np.max(np.abs(got - want)))
+    i = int(np.argmax(np.abs(got - want)))
+    return say(f"`{name}` is off by up to {err:.3g} (e.g. entry {i}: got {got.ravel()[i]:.5g}, "
+               f"expected {want.ravel()[i]:.5g}).",
+               f"`{name}` se aleja hasta {err:.3g} del valor correcto (p. ej. en la posición {i}: "
+               f"obtuviste {got.ravel()[i]:.5g}, se esperaba {want.ravel()[i]:.5g}).", lang)

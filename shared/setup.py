@@ -1,0 +1,113 @@
+"""Environment preparation called by the first code cell of every notebook.
+
+On a fresh Google Colab runtime the first cell clones the repository (so that
+``shared`` is importable) and then calls :func:`prepare`, which
+
+* installs only the packages that are *missing* (Colab already has TensorFlow
+  and PyTorch: they are never reinstalled), at the versions pinned in
+  ``requirements.txt``;
+* tells the reader whether a GPU is available and what to expect without one.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+#: import name -> distribution name in requirements.txt
+PACKAGES: dict[str, str] = {
+    "numpy": "numpy",
+    "scipy": "scipy",
+    "matplotlib": "matplotlib",
+    "tqdm": "tqdm",
+    "torch": "torch",
+    "tensorflow": "tensorflow-cpu",
+    "keras": "keras",
+    "tensorflow_probability": "tensorflow-probability",
+    "tf_keras": "tf-keras",
+}
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def pinned_versions(path: str | None = None) -> dict[str, str]:
+    """Read ``name==version`` pins from ``requirements.txt``."""
+    path = path or os.path.join(_ROOT, "requirements.txt")
+    pins: dict[str, str] = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            m = re.match(r"^\s*([A-Za-z0-9_.\-]+)==([^\s#]+)", line)
+            if m:
+                pins[m.group(1).lower()] = m.group(2)
+    return pins
+
+
+def missing_modules(modules: list[str]) -> list[str]:
+    """Return the modules of ``modules`` that cannot be imported."""
+    return [m for m in modules if importlib.util.find_spec(m) is None]
+
+
+def install_specs(modules: list[str], pins: dict[str, str]) -> list[str]:
+    """pip requirement strings for the given (missing) modules.
+
+    TensorFlow is requested as ``tensorflow`` on a machine that has none
+    (the CPU-only wheel ``tensorflow-cpu`` is what the course pins locally).
+    """
+    specs = []
+    for module in modules:
+        if module not in PACKAGES:
+            raise ValueError(f"unknown module {module!r}; known: {sorted(PACKAGES)}")
+        dist = PACKAGES[module]
+        version = pins.get(dist)
+        name = "tensorflow" if dist == "tensorflow-cpu" else dist
+        specs.append(f"{name}=={version}" if version else name)
+    return specs
+
+
+def has_gpu() -> bool:
+    """``True`` when PyTorch or TensorFlow (if imported) sees a GPU."""
+    if "torch" in sys.modules:
+        import torch
+
+        if torch.cuda.is_available():
+            return True
+    if "tensorflow" in sys.modules:
+        import tensorflow as tf
+
+        if tf.config.list_physical_devices("GPU"):
+            return True
+    return shutil.which("nvidia-smi") is not None
+
+
+def prepare(needs: list[str], cpu_minutes: float | None = None) -> list[str]:
+    """Install what is missing and report on the hardware.
+
+    Parameters
+    ----------
+    needs : list of str
+        Import names the notebook uses, e.g. ``["torch", "tensorflow_probability"]``.
+    cpu_minutes : float, optional
+        Approximate run time of the whole notebook on a 2-core CPU with the
+        full budgets; printed when no GPU is found.
+
+    Returns
+    -------
+    list of str
+        The pip specs that were installed (empty when nothing was missing).
+    """
+    missing = missing_modules(needs)
+    specs = install_specs(missing, pinned_versions()) if missing else []
+    if specs:
+        print("Installing missing packages:", " ".join(specs))
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *specs], check=True)
+        importlib.invalidate_caches()
+    in_colab = "google.colab" in sys.modules
+    where = "Colab" if in_colab else "local"
+    print(f"Course setup OK ({where}; Python {sys.version.split()[0]}).")
+    if not has_gpu() and cpu_minutes is not None:
+        print(f"No GPU: fine for this notebook, about {cpu_minutes:g} min on a 2-core CPU.")
+    return specs
