@@ -11,10 +11,11 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.colors import PowerNorm
 
 
 def plot_curves(curves: Mapping[str, Sequence[float]], ax: Axes | None = None,
-                xlabel: str = "epoch", ylabel: str = "loss", logy: bool = False) -> Axes:
+                xlabel: str | None = None, ylabel: str | None = None, logy: bool = False) -> Axes:
     """Plot training curves, one line per entry of ``curves``.
 
     Parameters
@@ -23,8 +24,8 @@ def plot_curves(curves: Mapping[str, Sequence[float]], ax: Axes | None = None,
         E.g. ``{"train": [...], "valid": [...]}`` (one value per epoch/step).
     ax : matplotlib Axes, optional
         Where to draw; a new figure is created when omitted.
-    xlabel, ylabel : str
-        Axis labels.
+    xlabel, ylabel : str, optional
+        Axis labels (keep them language-neutral, e.g. math notation).
     logy : bool
         Logarithmic vertical axis.
 
@@ -39,8 +40,10 @@ def plot_curves(curves: Mapping[str, Sequence[float]], ax: Axes | None = None,
     for name, values in curves.items():
         values = np.asarray(values, dtype=float)
         ax.plot(np.arange(1, len(values) + 1), values, label=name)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
+    if xlabel:
+        ax.set_xlabel(xlabel)
+    if ylabel:
+        ax.set_ylabel(ylabel)
     if logy:
         ax.set_yscale("log")
     ax.legend()
@@ -50,7 +53,7 @@ def plot_curves(curves: Mapping[str, Sequence[float]], ax: Axes | None = None,
 
 def density_contour(x_grid: np.ndarray, t_grid: np.ndarray, density: np.ndarray,
                     ax: Axes | None = None, data: tuple[np.ndarray, np.ndarray] | None = None,
-                    levels: int = 30, cmap: str = "viridis") -> Axes:
+                    levels: int = 30, cmap: str = "viridis", gamma: float = 0.5) -> Axes:
     """Filled contour of a conditional density ``p(t | x)`` over the plane.
 
     Parameters
@@ -68,6 +71,9 @@ def density_contour(x_grid: np.ndarray, t_grid: np.ndarray, density: np.ndarray,
         Number of contour levels.
     cmap : str
         Matplotlib colour map.
+    gamma : float
+        Exponent of the colour scale (``PowerNorm``): values below 1 make the
+        low-density regions visible next to sharp peaks; 1 is linear.
 
     Returns
     -------
@@ -79,7 +85,8 @@ def density_contour(x_grid: np.ndarray, t_grid: np.ndarray, density: np.ndarray,
                          f"{(len(t_grid), len(x_grid))}, got {density.shape}")
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 4))
-    filled = ax.contourf(x_grid, t_grid, density, levels=levels, cmap=cmap)
+    filled = ax.contourf(x_grid, t_grid, density, levels=levels, cmap=cmap,
+                         norm=PowerNorm(gamma=gamma, vmin=0.0, vmax=float(density.max())))
     plt.colorbar(filled, ax=ax, label="$p(t\\mid x)$")
     if data is not None:
         ax.plot(np.ravel(data[0]), np.ravel(data[1]), ".", color="white", ms=2, alpha=0.5)
