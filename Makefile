@@ -24,9 +24,11 @@ book: $(STAMP)
 book-quick: $(STAMP)
 	COURSE_QUICK=1 $(VENV)/bin/jupyter-book build . --path-output _build/quick -W -n --keep-going
 
-## test: the whole test suite (unit tests, notebooks, exercises, grading, website)
+## test: the whole test suite: unit tests, exercises, grading, website build (tests/),
+## and every book and solution notebook executed top to bottom by nbval (quick budgets)
 test: $(STAMP)
-	COURSE_QUICK=1 $(PY) -m pytest -n 2 --dist loadgroup -q
+	COURSE_QUICK=1 $(PY) -m pytest -n 2 --dist loadfile tests \
+		--nbval-lax --nbval-current-env --nbval-cell-timeout=900 book solutions
 
 ## exercises: regenerate exercises/ from solutions/
 exercises: $(STAMP)
