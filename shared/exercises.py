@@ -18,6 +18,8 @@ Rules applied to every solution notebook:
     ``raise NotImplementedError("Exercise: replace this line with your code.")``.
 
 * Cells tagged ``solution-only`` are dropped.
+* The title of the first cell loses its ``(solutions)``/``(soluciones)``
+  suffix.
 * ``solutions/<lang>/`` is rewritten to ``exercises/<lang>/`` in every cell, for
   both languages (the header links the twin notebook too)
   (Colab badges and links then open the exercise notebook).
@@ -51,6 +53,8 @@ LANGUAGES: tuple[str, ...] = ("en", "es")
 BEGIN_MARKER = "# BEGIN SOLUTION"
 END_MARKER = "# END SOLUTION"
 SOLUTION_ONLY_TAG = "solution-only"
+#: Suffix of the solution notebook's title (first ``# `` heading), removed in the exercise.
+SOLUTION_TITLE_SUFFIXES: tuple[str, ...] = (" (solutions)", " (soluciones)")
 ANSWER_PLACEHOLDER = "{name} = ...  # YOUR ANSWER HERE"
 CODE_PLACEHOLDER = (
     "# YOUR CODE HERE",
@@ -164,6 +168,21 @@ def solution_path(lang: str, chapter: str) -> str:
     return f"solutions/{lang}/{chapter}.ipynb"
 
 
+def exercise_title(text: str) -> str:
+    """Drop the solutions suffix from the title line(s) of the first cell.
+
+    ``# Exercises: MDN (solutions)`` becomes ``# Exercises: MDN``, so that the
+    website lists the two notebooks under different titles.
+    """
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if line.startswith("# "):
+            for suffix in SOLUTION_TITLE_SUFFIXES:
+                if line.rstrip().endswith(suffix):
+                    lines[i] = line.rstrip()[: -len(suffix)]
+    return "\n".join(lines)
+
+
 def generate_exercise(nb: nbformat.NotebookNode, lang: str, *,
                       chapter: str | None = None) -> nbformat.NotebookNode:
     """Return the exercise version of a solution notebook (the input is not modified).
@@ -210,6 +229,8 @@ def generate_exercise(nb: nbformat.NotebookNode, lang: str, *,
             cell.execution_count = None
         for any_lang in LANGUAGES:  # the header also links the twin's notebook
             text = text.replace(f"solutions/{any_lang}/", f"exercises/{any_lang}/")
+        if not cells and cell.cell_type == "markdown":
+            text = exercise_title(text)
         cell.source = text
         cells.append(cell)
     out.cells = cells

@@ -83,7 +83,7 @@ def has_gpu() -> bool:
     return shutil.which("nvidia-smi") is not None
 
 
-def prepare(needs: list[str], cpu_minutes: float | None = None) -> list[str]:
+def prepare(needs: list[str], cpu_minutes: float | None = None) -> None:
     """Install what is missing and report on the hardware.
 
     Parameters
@@ -94,10 +94,7 @@ def prepare(needs: list[str], cpu_minutes: float | None = None) -> list[str]:
         Approximate run time of the whole notebook on a 2-core CPU with the
         full budgets; printed when no GPU is found.
 
-    Returns
-    -------
-    list of str
-        The pip specs that were installed (empty when nothing was missing).
+    Nothing is returned, so that the notebook cell shows only the report.
     """
     missing = missing_modules(needs)
     specs = install_specs(missing, pinned_versions()) if missing else []
@@ -110,4 +107,3 @@ def prepare(needs: list[str], cpu_minutes: float | None = None) -> list[str]:
     print(f"Course setup OK ({where}; Python {sys.version.split()[0]}).")
     if not has_gpu() and cpu_minutes is not None:
         print(f"No GPU: fine for this notebook, about {cpu_minutes:g} min on a 2-core CPU.")
-    return specs

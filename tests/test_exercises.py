@@ -24,7 +24,7 @@ def solution_notebook() -> nbformat.NotebookNode:
     code_with_output = new_code_cell("print('hi')", execution_count=3, outputs=[
         nbformat.v4.new_output("stream", name="stdout", text="hi\n")])
     cells = [
-        new_markdown_cell(badge),
+        new_markdown_cell("# Exercises: chapter (solutions)\n\n" + badge),
         new_code_cell("import numpy as np\n"
                       "def square(x):\n"
                       "    \"\"\"Square.\"\"\"\n"
@@ -105,6 +105,11 @@ def test_several_regions_in_one_cell():
 def test_solution_only_cells_are_dropped(exercise):
     assert len(exercise.cells) == len(solution_notebook().cells) - 1
     assert all("secret" not in c.source for c in exercise.cells)
+
+
+def test_title_loses_the_solutions_suffix(exercise):
+    assert exercise.cells[0].source.startswith("# Exercises: chapter\n")
+    assert "(solutions)" not in exercise.cells[0].source
 
 
 def test_solution_paths_point_at_exercises(exercise):

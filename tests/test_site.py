@@ -3,33 +3,33 @@
 The build executes every notebook listed in ``_toc.yml`` (exercises are shown
 without execution) into ``_build/quick``; its execution cache is separate from
 the full-budget build of ``make book``.
+
+The built pages are then checked statically (language, offline MathJax, no
+broken internal link) and in a real browser (Debian's ``chromium`` and
+``chromedriver``, headless, driven by Selenium; skipped if they are missing).
+All these tests live in this file so that they run in the same pytest-xdist
+worker as the build (``--dist loadfile``).
 """
 
 from __future__ import annotations
 
-import os
+import functools
+import html.parser
+import http.server
+import re
 import subprocess
-import sys
+import tempfile
+import threading
+import urllib.parse
 from pathlib import Path
 
 import pytest
+import yaml
 
 from shared import links
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "_build" / "quick"
-HTML = OUT / "_build" / "html"
-
-
-@pytest.fixture(scope="module")
-def site() -> Path:
-    jb = Path(sys.executable).with_name("jupyter-book")
-    env = dict(os.environ, COURSE_QUICK="1", TQDM_DISABLE="1", PYTHONPATH=str(ROOT))
-    env.pop("MPLBACKEND", None)  # notebooks must use the inline backend to store figures
-    result = subprocess.run([str(jb), "build", str(ROOT), "--path-output", str(OUT), "-W", "-n", "--keep-going"],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=3000)
-    assert result.returncode == 0, (result.stdout[-6000:] + result.stderr[-6000:])
-    return HTML
+# The `site` fixture (the quick build, once per session) is in tests/conftest.py.
 
 
 def page(site: Path, rel_notebook: str) -> str:
@@ -51,8 +51,13 @@ def test_executed_pages_show_figures_and_exercises_are_not_executed(site):
         assert html.count('src="../../_images/') >= minimum, \
             f"{rel}: figures missing (was the notebook executed with an inline backend?)"
         assert "Traceback" not in html, f"{rel}: an error was rendered into the page"
-    exercise = page(site, "exercises/en/mdn.ipynb")
-    assert "NotImplementedError" in exercise and "Traceback" not in exercise
+    for lang in ("en", "es"):
+        solution = page(site, f"solutions/{lang}/mdn.ipynb")
+        assert solution.count("✅") >= 6 and "❌" not in solution, f"solutions/{lang}: every check should pass"
+        exercise = page(site, f"exercises/{lang}/mdn.ipynb")
+        assert "NotImplementedError" in exercise, "the exercise page should show the placeholders"
+        assert "❌" not in exercise and "Traceback" not in exercise, \
+            f"exercises/{lang} was executed: exercises must be shown without outputs"
 
 
 def test_pages_link_their_language_twin_and_colab(site):
@@ -70,3 +75,280 @@ def test_pages_link_their_language_twin_and_colab(site):
 def test_spanish_page_is_in_spanish(site):
     es = page(site, "book/es/mdn.ipynb")
     assert "Redes de densidad de mezcla" in es and "verosimilitud" in es
+
+
+# ---------------------------------------------------------------------------
+# Pages of the site, language and offline MathJax
+# ---------------------------------------------------------------------------
+
+TWIN_TEXTS = {"English", "Español", "Read in English", "Leer en español"}
+
+
+def toc_pages() -> list[str]:
+    """Every page of ``_toc.yml`` as a path relative to the HTML folder, root first."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    files = [toc["root"]] + [ch["file"] for part in toc["parts"] for ch in part["chapters"]]
+    return [f + ".html" for f in files]
+
+
+def page_lang(rel_html: str) -> str:
+    """Language a page must declare: ``es`` for pages under an ``es`` folder, else ``en``."""
+    return "es" if "es" in rel_html.split("/")[:-1] else "en"
+
+
+def twin_html(rel_html: str) -> str | None:
+    return links.twin_path(rel_html) if len(rel_html.split("/")) == 3 else None
+
+
+def test_every_page_declares_its_language(site):
+    for rel in toc_pages():
+        text = (site / rel).read_text(encoding="utf-8")
+        m = re.search(r"<html[^>]*\slang=\"([^\"]+)\"", text)
+        assert m, f"{rel}: no <html lang>"
+        assert m.group(1) == page_lang(rel), f"{rel}: lang={m.group(1)!r}, expected {page_lang(rel)!r}"
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_intro_links_the_guides(site, lang):
+    intro = (site / "book" / lang / "intro.html").read_text(encoding="utf-8")
+    for guide in ["student-guide", "teacher-guide"]:
+        assert f'href="{guide}.html"' in intro, f"book/{lang}/intro: no link to the {guide}"
+        text = (site / "book" / lang / f"{guide}.html").read_text(encoding="utf-8")
+        other = "es" if lang == "en" else "en"
+        assert f'href="../{other}/{guide}.html"' in text, f"book/{lang}/{guide}: no link to its twin"
+
+
+def test_mathjax_is_served_by_the_site(site):
+    assert (site / "_static" / "mathjax" / "tex-chtml.js").is_file(), "MathJax was not copied into _static/"
+    for rel in toc_pages():
+        text = (site / rel).read_text(encoding="utf-8")
+        scripts = [src for src in _urls(text) if "mathjax" in src.lower()]
+        for src in scripts:
+            assert "://" not in src and not src.startswith("//"), f"{rel}: MathJax loaded from {src}"
+            assert "_static/mathjax/" in src, f"{rel}: unexpected MathJax path {src}"
+        if 'class="math' in text:
+            assert scripts, f"{rel}: has math but no MathJax script"
+
+
+# ---------------------------------------------------------------------------
+# Internal links (no browser)
+# ---------------------------------------------------------------------------
+
+class _Collector(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.urls: list[str] = []
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if value is None:
+                continue
+            if name in ("href", "src"):
+                self.urls.append(value)
+            elif name == "id" or (name == "name" and tag == "a"):
+                self.ids.add(value)
+
+
+@functools.lru_cache(maxsize=None)
+def _parse(path: Path) -> _Collector:
+    collector = _Collector()
+    collector.feed(path.read_text(encoding="utf-8", errors="replace"))
+    return collector
+
+
+def _urls(text: str) -> list[str]:
+    collector = _Collector()
+    collector.feed(text)
+    return collector.urls
+
+
+def test_no_broken_internal_links(site):
+    """Every relative ``href``/``src`` of every built page names an existing file and,
+    for a ``#fragment`` into another page, an existing id of that page."""
+    broken = []
+    # Every page (the theme's template snippets copied into _static/ are not pages).
+    pages = sorted(p for p in site.rglob("*.html") if p.relative_to(site).parts[0] != "_static")
+    for page_path in pages:
+        for url in _parse(page_path).urls:
+            parts = urllib.parse.urlsplit(url)
+            if parts.scheme or parts.netloc or url.startswith("#") or not parts.path:
+                continue  # external, protocol-relative, or within the same page
+            target = (page_path.parent / urllib.parse.unquote(parts.path)).resolve()
+            if parts.path.endswith("/"):
+                target = target / "index.html"
+            rel = page_path.relative_to(site)
+            if not target.exists():
+                broken.append(f"{rel}: {url} (no such file)")
+            elif parts.fragment and target.suffix == ".html" and target != page_path.resolve():
+                if urllib.parse.unquote(parts.fragment) not in _parse(target).ids:
+                    broken.append(f"{rel}: {url} (no id #{parts.fragment} in the target)")
+    assert len(pages) >= len(toc_pages())
+    assert not broken, "broken internal links:\n  " + "\n  ".join(sorted(set(broken)))
+
+
+# ---------------------------------------------------------------------------
+# In a browser
+# ---------------------------------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def server(site):
+    """``http://127.0.0.1:PORT/`` serving the built site, from a thread."""
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.skip(f"browser tests need {CHROMIUM} and {CHROMEDRIVER} "
+                    "(Debian: apt-get install chromium chromium-driver; .ci/run installs them)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.TemporaryDirectory(prefix="course-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for arg in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--window-size=1280,1400", f"--user-data-dir={profile.name}",
+                # Hermetic: every host but the local server fails at once, online or not.
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]:
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(60)
+    driver.set_script_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        profile.cleanup()
+
+
+def _console_errors(driver, base: str) -> list[str]:
+    """SEVERE console messages, except failed requests to external hosts.
+
+    Rule: a SEVERE entry of source ``network`` whose URL does not start with the
+    local server's address is ignored (external hosts are made unreachable on
+    purpose: the Colab badge image, the CDN scripts of ipywidgets/require.js that
+    the notebook theme adds), and so is the 404 of ``/favicon.ico``, which the
+    browser requests on its own (the site declares no favicon). Every other
+    SEVERE entry fails the test: any JavaScript exception or ``console.error``,
+    and any failed request to the site itself.
+    """
+    errors = []
+    for entry in driver.get_log("browser"):
+        if entry["level"] != "SEVERE":
+            continue
+        if entry.get("source") == "network" and (not entry["message"].startswith(base)
+                                                 or entry["message"].startswith(base + "favicon.ico ")):
+            continue
+        errors.append(entry["message"])
+    return errors
+
+
+_WAIT_MATHJAX = """
+const done = arguments[arguments.length - 1];
+if (!window.MathJax || !MathJax.startup || !MathJax.startup.promise) { done("no MathJax"); return; }
+MathJax.startup.promise.then(() => done("ok"), (e) => done("MathJax failed: " + e));
+"""
+
+_CHECK_IMAGES = """
+const done = arguments[arguments.length - 1];
+const base = arguments[0];
+const local = [...document.images].filter((img) => img.currentSrc.startsWith(base) || img.src.startsWith(base));
+Promise.all(local.map((img) => { img.loading = "eager"; return img.decode().then(() => null, () => null); }))
+  .then(() => done(local.filter((img) => !(img.complete && img.naturalWidth > 0)).map((img) => img.src)));
+"""
+
+_MATH = """
+const nodes = [...document.querySelectorAll("span.math, div.math")];
+return {math: nodes.length,
+        untypeset: nodes.filter((n) => !n.querySelector("mjx-container")).map((n) => n.textContent.slice(0, 60)),
+        containers: document.querySelectorAll("mjx-container").length,
+        errors: [...document.querySelectorAll("mjx-merror")].map((n) => n.textContent.slice(0, 60))};
+"""
+
+
+@functools.lru_cache(maxsize=1)
+def _tracked_files() -> frozenset[str]:
+    out = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    return frozenset(out.splitlines())
+
+
+@pytest.mark.parametrize("rel", toc_pages())
+def test_page_in_browser(site, server, browser, rel):
+    """One page in Chromium: no console error, images loaded, math typeset, language
+    link to the twin page, Colab launch URLs naming notebooks tracked by git."""
+    browser.get_log("browser")  # drop what earlier pages logged
+    browser.get(server + rel)
+    assert browser.current_url == server + rel
+    assert browser.execute_script("return document.documentElement.lang") == page_lang(rel)
+
+    problems = []
+    math = browser.execute_script(_MATH)
+    if math["math"]:
+        state = browser.execute_async_script(_WAIT_MATHJAX)
+        if state != "ok":
+            problems.append(f"math on the page but {state}")
+        math = browser.execute_script(_MATH)
+        if math["untypeset"] or not math["containers"]:
+            problems.append(f"math not typeset by MathJax: {math['untypeset'][:5]}")
+        if math["errors"]:
+            problems.append(f"MathJax errors: {math['errors'][:5]}")
+
+    broken_images = browser.execute_async_script(_CHECK_IMAGES, server)
+    if broken_images:
+        problems.append(f"images not loaded: {broken_images}")
+
+    if rel.startswith("book/"):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        browser.save_screenshot(str(SCREENSHOTS / (rel[:-len(".html")].replace("/", "-") + ".png")))
+
+    # Colab: every launch URL names a notebook tracked by git; a notebook page opens itself.
+    colab = "https://colab.research.google.com/github/"
+    hrefs = browser.execute_script(
+        "return [...document.querySelectorAll('a[href]')].map((a) => a.href)")
+    notebooks = {h.split("/blob/", 1)[1].split("/", 1)[1] for h in hrefs if h.startswith(colab)}
+    untracked = sorted(n for n in notebooks if n not in _tracked_files())
+    if untracked:
+        problems.append(f"Colab URLs name notebooks not tracked by git: {untracked}")
+    source = ROOT / rel.replace(".html", ".ipynb")
+    if source.exists() and source.relative_to(ROOT).as_posix() not in notebooks:
+        problems.append("no Colab launch URL for this notebook")
+
+    twin = twin_html(rel)
+    twin_href = None
+    if twin:
+        twin_href = browser.execute_script("""
+            const texts = arguments[0];
+            const a = [...document.querySelectorAll("article a[href]")]
+                .find((a) => texts.includes(a.textContent.trim()));
+            return a ? a.href : null;""", sorted(TWIN_TEXTS))
+        if twin_href is None:
+            problems.append("no link to the page in the other language")
+
+    problems += [f"console: {m}" for m in _console_errors(browser, server)]
+    assert not problems, f"{rel}:\n  " + "\n  ".join(problems)
+
+    if twin_href:
+        browser.get(twin_href)
+        assert browser.current_url.split("#")[0] == server + twin, \
+            f"{rel}: the language link leads to {browser.current_url}, not to {twin}"
+        assert browser.execute_script("return document.documentElement.lang") == page_lang(twin)
+        assert not _console_errors(browser, server)
