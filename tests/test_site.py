@@ -84,6 +84,25 @@ def test_spanish_page_is_in_spanish(site):
 TWIN_TEXTS = {"English", "Español", "Read in English", "Leer en español"}
 
 
+FIGURE_RE = re.compile(r'<img[^>]*src="[^"]*_images/[^"]*"[^>]*>')
+ALT_RE = re.compile(r'alt="([^"]*)"')
+
+
+@pytest.mark.parametrize("rel", ["book/en/mdn.ipynb", "solutions/en/mdn.ipynb"])
+def test_every_figure_has_alt_text_in_the_page_language(site, rel):
+    alts = {}
+    for r in (rel, links.twin_path(rel)):
+        figures = FIGURE_RE.findall(page(site, r))
+        assert figures, f"{r}: no figures"
+        alts[r] = [(ALT_RE.search(img) or [None, ""])[1] for img in figures]
+        for alt in alts[r]:
+            assert len(alt) > 20 and "_images" not in alt and not alt.endswith(".png"), \
+                f"{r}: figure without a real alt text ({alt!r}): set mystnb.image.alt in the cell metadata"
+    en, es = alts[rel], alts[links.twin_path(rel)]
+    assert len(en) == len(es) and all(a != b for a, b in zip(en, es)), \
+        "the Spanish page must describe its figures in Spanish"
+
+
 def toc_pages() -> list[str]:
     """Every page of ``_toc.yml`` as a path relative to the HTML folder, root first."""
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
