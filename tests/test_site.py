@@ -371,3 +371,18 @@ def test_page_in_browser(site, server, browser, rel):
             f"{rel}: the language link leads to {browser.current_url}, not to {twin}"
         assert browser.execute_script("return document.documentElement.lang") == page_lang(twin)
         assert not _console_errors(browser, server)
+
+
+@pytest.mark.parametrize("query, expected", [("verosimilitud", "book/es/mdn.html"),
+                                             ("responsibilities", "book/en/mdn.html")])
+def test_search_finds_pages_in_both_languages(site, server, browser, query, expected):
+    """The site's search (Sphinx's client-side index) returns the chapter page."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(f"{server}search.html?q={query}")
+    WebDriverWait(browser, 30).until(lambda d: d.execute_script(
+        "return document.querySelectorAll('#search-results li a').length > 0"))
+    found = browser.execute_script(
+        "return [...document.querySelectorAll('#search-results li a')].map((a) => a.href)")
+    assert any(expected in href for href in found), f"search for {query!r} found {found}"
+    assert not _console_errors(browser, server)
