@@ -223,7 +223,7 @@ def test_q2_wrong_answers(wrong, fragment, es_fragment):
 
 def test_q2_shapes_and_unrecognised_values():
     q = vae.Q2
-    sol = SOLUTION["kl_standard_normal"]
+    sol = SOLUTION["kl_to_standard_normal"]
     assert_fails(q, lambda m, lv: sol(m, lv).mean(), "one number", es_fragments=("un solo número",))
     assert_fails(q, lambda m, lv: 0.5 * kl_terms(m, lv), "one term per latent dimension",
                  es_fragments=("un término por dimensión latente",))
@@ -240,7 +240,7 @@ def test_q2_bad_results_never_raise():
     assert_fails(q, lambda m, lv: np.full(len(m), np.nan), "NaN")
     assert_fails(q, lambda m, lv: (m > 0).any(axis=1), "booleans")
     assert_fails(q, lambda m, lv: m @ "x", "raised")
-    fb = grade(q, lambda m, lv: tf.constant(SOLUTION["kl_standard_normal"](m, lv)))  # a tensor is fine
+    fb = grade(q, lambda m, lv: tf.constant(SOLUTION["kl_to_standard_normal"](m, lv)))  # a tensor is fine
     assert fb.passed, fb.message
 
 

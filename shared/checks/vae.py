@@ -354,7 +354,7 @@ def q2_variants(mu, log_var) -> list[tuple[np.ndarray, str, str]]:
 
 
 def evaluate_q2(inputs: Arrays, outputs: Arrays, lang: str) -> Feedback:
-    name = "kl_standard_normal"
+    name = "kl_to_standard_normal"
     mu, log_var = np.asarray(inputs["mu"], dtype=np.float64), np.asarray(inputs["log_var"], dtype=np.float64)
     n, l = mu.shape
     kl = np.asarray(outputs["kl"])
@@ -393,7 +393,7 @@ def evaluate_q2(inputs: Arrays, outputs: Arrays, lang: str) -> Feedback:
 
 
 Q2 = Question(
-    qid="vae.q2", points=2, target="kl_standard_normal",
+    qid="vae.q2", points=2, target="kl_to_standard_normal",
     title={"en": "Closed-form KL to N(0, I) (NumPy)", "es": "KL en forma cerrada respecto de N(0, I) (NumPy)"},
     make_inputs=make_q2, run=run_q2, evaluate=evaluate_q2)
 
