@@ -708,7 +708,8 @@ def toy_decoder(inputs: Arrays) -> Callable[[Any], np.ndarray]:
     """A linear 'decoder' z -> z1 * A + z2 * B + C, images of shape (h, w).
 
     It accepts an array-like of shape (M, 2) (or (2,)) and returns (M, h, w);
-    being linear, the grader can read back the z of every tile.
+    ``decoder.predict(z)`` works too, like a Keras model. Being linear, it lets
+    the grader read back the z of every tile.
     """
     a, b, c = (np.asarray(inputs[k], dtype=np.float64) for k in ("A", "B", "C"))
 
@@ -722,6 +723,7 @@ def toy_decoder(inputs: Arrays) -> Callable[[Any], np.ndarray]:
             raise ValueError(f"decoder expects latent points of shape (M, 2), got {z.shape}")
         return z[:, 0, None, None] * a + z[:, 1, None, None] * b + c
 
+    decoder.predict = lambda z, **kwargs: decoder(z)  # type: ignore[attr-defined]  # Keras-style call
     return decoder
 
 
