@@ -31,7 +31,7 @@ import numpy as np
 from scipy.special import log_expit, logsumexp
 from scipy.stats import norm
 
-from shared.checks.core import Arrays, Feedback, Question, array_problem, close_problem, say
+from shared.checks.core import Arrays, Feedback, Question, close_problem, say
 from shared.checks.mdn import fail, is_close, ok, result_problem, scalar_problem, scalar_value, to_numpy
 
 LOG_2PI = float(np.log(2.0 * np.pi))
@@ -385,8 +385,8 @@ def evaluate_q2(inputs: Arrays, outputs: Arrays, lang: str) -> Feedback:
     i = int(np.argmax(np.abs(kl - ref)))
     return fail(say(
         f"`{name}` is not the closed-form KL: example {i} gives {kl[i]:.5g}, the closed form "
-        f"½ Σ (μ² + σ² − 1 − log σ²) gives {ref[i]:.5g}, and a Monte-Carlo estimate with {Q2_MC_DRAWS} draws "
-        f"gives {mc[i]:.4g} ± {2 * se[i]:.2g}.",
+        f"½ Σ (μ² + σ² − 1 − log σ²) gives {ref[i]:.5g}, and a Monte-Carlo estimate with {Q2_MC_DRAWS} "
+        f"draws gives {mc[i]:.4g} ± {2 * se[i]:.2g}.",
         f"`{name}` no es la KL en forma cerrada: el ejemplo {i} da {kl[i]:.5g}, la forma cerrada "
         f"½ Σ (μ² + σ² − 1 − log σ²) da {ref[i]:.5g}, y una estimación de Monte Carlo con {Q2_MC_DRAWS} "
         f"muestras da {mc[i]:.4g} ± {2 * se[i]:.2g}.", lang))
@@ -798,12 +798,12 @@ def grid_feedback(label: tuple[str, str], image: np.ndarray, n: int, p_lo: float
     z, residual = read_back_z(image, n, inputs)
     if residual > 1e-6:
         return prefix + say(
-            "the blocks of the image are not whole decoded images: place each decoded (h, w) image in "
-            "`figure[i*h:(i+1)*h, j*w:(j+1)*w]` (a plain reshape of the (n*n, h, w) array mixes rows of "
-            "different images).",
-            "los bloques de la imagen no son imágenes decodificadas completas: pon cada imagen decodificada "
-            "(h, w) en `figure[i*h:(i+1)*h, j*w:(j+1)*w]` (un simple reshape del arreglo (n*n, h, w) mezcla "
-            "filas de imágenes distintas).", lang)
+            "the blocks of the image are not whole decoded images: place each image returned by the decoder, "
+            "unchanged, in `figure[i*h:(i+1)*h, j*w:(j+1)*w]` (a plain reshape of the (n*n, h, w) array mixes "
+            "rows of different images).",
+            "los bloques de la imagen no son imágenes decodificadas completas: pon cada imagen que devuelve el "
+            "decodificador, sin cambios, en `figure[i*h:(i+1)*h, j*w:(j+1)*w]` (un simple reshape del arreglo "
+            "(n*n, h, w) mezcla filas de imágenes distintas).", lang)
     want = ref_latent_grid(n, p_lo, p_hi)
     if is_close(z, want, rtol=1e-6, atol=1e-6):
         return None
