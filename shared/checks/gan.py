@@ -914,10 +914,11 @@ Q6_HINTS = {
           "(p_data + p_g)/2: which divergence is symmetric in p_data and p_g?",
           "sustituye D* en V(D, G) y reescribe las dos esperanzas como divergencias respecto de la MEZCLA "
           "(p_data + p_g)/2: ¿qué divergencia es simétrica en p_data y p_g?"),
-    "C": ("the divergence part is right, but look at the constant: when p_g = p_data, D*(x) = 1/2 for every x, "
-          "so V = log ½ + log ½.",
-          "la parte de la divergencia está bien, pero mira la constante: cuando p_g = p_data, D*(x) = 1/2 para "
-          "todo x, así que V = log ½ + log ½."),
+    "C": ("check the value at the optimum: when p_g = p_data, what is D*(x), and what is V(D*, G) then? "
+          "Can D* output 1 on the real images when fakes and reals have the same distribution?",
+          "revisa el valor en el óptimo: cuando p_g = p_data, ¿cuánto vale D*(x) y cuánto vale entonces "
+          "V(D*, G)? ¿Puede D* dar 1 en las imágenes reales si las falsas y las reales tienen la misma "
+          "distribución?"),
     "D": ("the non-saturating loss changes the gradients G receives, not the game's equilibrium; and what does "
           "D*(x) equal at the optimum, where D cannot tell reals from fakes?",
           "la pérdida no saturante cambia los gradientes que recibe G, no el equilibrio del juego; y ¿cuánto vale "
