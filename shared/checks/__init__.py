@@ -13,6 +13,8 @@ from shared.checks.core import Feedback, Question, check, get_language, set_lang
 
 CHAPTERS: dict[str, str] = {
     "mdn": "shared.checks.mdn",
+    "vae": "shared.checks.vae",
+    "gan": "shared.checks.gan",
 }
 
 
