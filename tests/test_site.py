@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shared import links
+from shared import checks, links
 
 ROOT = Path(__file__).resolve().parent.parent
 # The `site` fixture (the quick build, once per session) is in tests/conftest.py.
@@ -44,37 +44,50 @@ def test_every_notebook_has_a_page(site, lang):
     assert (site / "index.html").exists()
 
 
-def test_executed_pages_show_figures_and_exercises_are_not_executed(site):
-    for rel in ["book/en/mdn.ipynb", "book/es/mdn.ipynb", "solutions/en/mdn.ipynb"]:
+CHAPTERS = ["mdn", "vae", "gan"]
+#: Words a Spanish chapter page must contain (it is really in Spanish, not a copy of the English one).
+SPANISH_WORDS = {"mdn": ["Redes de densidad de mezcla", "verosimilitud"],
+                 "vae": ["codificador", "verosimilitud"],
+                 "gan": ["discriminador", "generador"]}
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_executed_pages_show_figures_and_exercises_are_not_executed(site, chapter):
+    questions = len(checks.questions_for(chapter))
+    for rel in [f"book/en/{chapter}.ipynb", f"book/es/{chapter}.ipynb", f"solutions/en/{chapter}.ipynb"]:
         html = page(site, rel)
-        minimum = 10 if rel.startswith("book") else 2
+        minimum = 10 if rel.startswith("book") else 1
         assert html.count('src="../../_images/') >= minimum, \
             f"{rel}: figures missing (was the notebook executed with an inline backend?)"
         assert "Traceback" not in html, f"{rel}: an error was rendered into the page"
     for lang in ("en", "es"):
-        solution = page(site, f"solutions/{lang}/mdn.ipynb")
-        assert solution.count("✅") >= 6 and "❌" not in solution, f"solutions/{lang}: every check should pass"
-        exercise = page(site, f"exercises/{lang}/mdn.ipynb")
+        solution = page(site, f"solutions/{lang}/{chapter}.ipynb")
+        assert solution.count("✅") >= questions and "❌" not in solution, \
+            f"solutions/{lang}/{chapter}: every check should pass"
+        exercise = page(site, f"exercises/{lang}/{chapter}.ipynb")
         assert "NotImplementedError" in exercise, "the exercise page should show the placeholders"
         assert "❌" not in exercise and "Traceback" not in exercise, \
-            f"exercises/{lang} was executed: exercises must be shown without outputs"
+            f"exercises/{lang}/{chapter} was executed: exercises must be shown without outputs"
 
 
-def test_pages_link_their_language_twin_and_colab(site):
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_pages_link_their_language_twin_and_colab(site, chapter):
     url, branch = links.repository(str(ROOT))
-    for rel in ["book/en/mdn.ipynb", "book/es/mdn.ipynb"]:
+    for rel in [f"book/en/{chapter}.ipynb", f"book/es/{chapter}.ipynb"]:
         html = page(site, rel)
         twin = links.twin_path(rel)
-        assert f'href="../{twin.split("/")[1]}/mdn.html"' in html, f"{rel}: no link to its twin page"
+        assert f'href="../{twin.split("/")[1]}/{chapter}.html"' in html, f"{rel}: no link to its twin page"
         slug = url.split("github.com/", 1)[1]
         # the badge of the first cell and the theme's launch button
         assert html.count(f"colab.research.google.com/github/{slug}/blob/{branch}/{rel}") >= 2, \
             f"{rel}: the launch button or the badge does not open this notebook in Colab"
 
 
-def test_spanish_page_is_in_spanish(site):
-    es = page(site, "book/es/mdn.ipynb")
-    assert "Redes de densidad de mezcla" in es and "verosimilitud" in es
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_spanish_page_is_in_spanish(site, chapter):
+    es = page(site, f"book/es/{chapter}.ipynb")
+    for word in SPANISH_WORDS[chapter]:
+        assert word in es, f"book/es/{chapter}: {word!r} not found"
 
 
 # ---------------------------------------------------------------------------
@@ -88,7 +101,7 @@ FIGURE_RE = re.compile(r'<img[^>]*src="[^"]*_images/[^"]*"[^>]*>')
 ALT_RE = re.compile(r'alt="([^"]*)"')
 
 
-@pytest.mark.parametrize("rel", ["book/en/mdn.ipynb", "solutions/en/mdn.ipynb"])
+@pytest.mark.parametrize("rel", [f"{d}/en/{c}.ipynb" for c in CHAPTERS for d in ("book", "solutions")])
 def test_every_figure_has_alt_text_in_the_page_language(site, rel):
     alts = {}
     for r in (rel, links.twin_path(rel)):
@@ -374,7 +387,9 @@ def test_page_in_browser(site, server, browser, rel):
 
 
 @pytest.mark.parametrize("query, expected", [("verosimilitud", "book/es/mdn.html"),
-                                             ("responsibilities", "book/en/mdn.html")])
+                                             ("responsibilities", "book/en/mdn.html"),
+                                             ("reparameterisation", "book/en/vae.html"),
+                                             ("discriminador", "book/es/gan.html")])
 def test_search_finds_pages_in_both_languages(site, server, browser, query, expected):
     """The site's search (Sphinx's client-side index) returns the chapter page."""
     from selenium.webdriver.support.ui import WebDriverWait
