@@ -32,6 +32,7 @@ Timings depend on the machine and on what else runs on it.
 from __future__ import annotations
 
 import argparse
+import linecache
 import os
 import sys
 import time
@@ -66,7 +67,10 @@ def run_cells(prefixes: tuple[str, ...], namespace: dict) -> None:
         cells = [c.source for c in nb.cells if c.cell_type == "code" and c.source.startswith(prefix)]
         if len(cells) != 1:
             raise SystemExit(f"expected one cell starting with {prefix!r} in {CHAPTER}, found {len(cells)}")
-        exec(compile(cells[0], f"{CHAPTER.name}:{prefix}", "exec"), namespace)
+        filename = f"<{CHAPTER.name}:{prefix.strip()}>"
+        # register the source so that tf.function's AutoGraph can read it, as in a notebook
+        linecache.cache[filename] = (len(cells[0]), None, cells[0].splitlines(True), filename)
+        exec(compile(cells[0], filename, "exec"), namespace)
 
 
 def chapter_throughput(ns: dict, steps: int, batch_size: int = 32, warmup: int = 10) -> dict:
