@@ -188,11 +188,18 @@ def test_save_then_pretrained_vae_loads_the_same_model(tmp_path):
     np.testing.assert_allclose(loaded.decoder.predict(z, verbose=0), model.decoder.predict(z, verbose=0), rtol=1e-5)
 
 
+def fast_training(monkeypatch):
+    """pretrained_vae's real training code, on 256 of its images (keeps the test fast)."""
+    real = V.train_vae
+    monkeypatch.setattr(V, "train_vae", lambda x, *args, **kwargs: real(x[:256], *args, **kwargs))
+
+
 def test_pretrained_vae_trains_and_caches_when_absent(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_QUICK", "1")
+    fast_training(monkeypatch)
     model, info = V.pretrained_vae(2, cache_dir=str(tmp_path), epochs=1)
     assert not info["loaded"] and info["train_seconds"] > 0 and np.isfinite(info["test_neg_elbo"])
-    assert info["n_train"] == V.QUICK_N_TRAIN
+    assert info["n_train"] == V.QUICK_N_TRAIN and info["n_test"] == 2000
     assert V.pretrained_path(2, cache_dir=str(tmp_path)).is_file()
     again, info2 = V.pretrained_vae(2, cache_dir=str(tmp_path))
     assert info2["loaded"] and info2["train_seconds"] == pytest.approx(info["train_seconds"])
@@ -201,6 +208,7 @@ def test_pretrained_vae_trains_and_caches_when_absent(tmp_path, monkeypatch):
 
 def test_corrupt_cache_is_retrained(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_QUICK", "1")
+    fast_training(monkeypatch)
     path = V.pretrained_path(2, cache_dir=str(tmp_path))
     path.parent.mkdir(parents=True)
     path.write_bytes(b"not a keras file")
