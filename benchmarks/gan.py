@@ -12,7 +12,7 @@ Prints, in one run:
    its accuracy on fakes is above chance in the first steps; the same recipe
    under Keras 3 leaves the discriminator's weights unchanged.
 3. **DCGAN kernel size**: seconds per step of the chapter's DCGAN with 5×5
-   (Géron's) and 3×3 kernels (the chapter's choice).
+   (Géron's, the chapter's choice) and 3×3 kernels.
 4. **Full chapter models** (budgets as in the notebook): training time and
    FID of the MLP GAN, the DCGAN, seed 003's GAN and the VAE chapter's VAE,
    with FID(train, test) (floor) and FID of uniform noise (ceiling), and a
@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  seed 000 recipe under {k3['keras']}: D weights changed {k3['d_weights_changed']} "
           f"(max |dw| {k3['d_max_abs_weight_change']:.3g}); G weights changed {k3['g_weights_changed']}")
 
-    print("== 3. DCGAN seconds per step (batch 64), kernel 5x5 (Geron) vs 3x3 (chapter) ==")
+    print("== 3. DCGAN seconds per step (batch 64), kernel 5x5 (Geron, the chapter) vs 3x3 ==")
     n_dc = 3 if args.quick else 20
     t5, t3 = dcgan_step_seconds(ns, 5, n_dc), dcgan_step_seconds(ns, 3, n_dc)
     print(f"  5x5: {1e3 * t5:.0f} ms/step   3x3: {1e3 * t3:.0f} ms/step   ratio {t5 / t3:.2f}")
