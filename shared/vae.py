@@ -166,7 +166,7 @@ class VAE(keras.Model):
 def to_images(logits: np.ndarray) -> np.ndarray:
     """Bernoulli logits -> pixel means in [0, 1] (same shape, float32)."""
     logits = np.asarray(logits, dtype=np.float32)
-    return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+    return (0.5 * (1.0 + np.tanh(0.5 * logits))).astype(np.float32)  # sigmoid, no overflow
 
 
 def check_images(x: np.ndarray, name: str = "x") -> np.ndarray:
