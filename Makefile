@@ -34,9 +34,11 @@ test: $(STAMP)
 exercises: $(STAMP)
 	$(PY) -m shared.exercises
 
-## benchmark: print the MDN benchmark (full budgets)
+## benchmark: print the MDN, VAE and GAN benchmarks (full budgets; about 30 minutes on 2 cores)
 benchmark: $(STAMP)
 	COURSE_QUICK=0 $(PY) benchmarks/mdn.py
+	COURSE_QUICK=0 $(PY) benchmarks/vae.py
+	COURSE_QUICK=0 $(PY) benchmarks/gan.py
 
 clean:
 	rm -rf _build
