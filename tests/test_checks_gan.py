@@ -10,22 +10,20 @@ parallel threads to keep the file fast.
 
 from __future__ import annotations
 
-import io
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
 from scipy.special import expit
 
 from shared.checks import gan
-from shared.checks.core import compute_outputs, grade_outputs
+
+from checks_support import (UNANSWERED, assert_fails, grade, grade_real_notebooks, not_implemented,  # tests/
+                            notebook_namespace)
 
 REPO = Path(__file__).resolve().parent.parent
 SOLUTION_EN = REPO / "solutions" / "en" / "gan.ipynb"
 EXERCISE_ES = REPO / "exercises" / "es" / "gan.ipynb"
-UNANSWERED = {"en": "is not answered yet", "es": "todavía no tiene respuesta"}
 
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
@@ -35,50 +33,8 @@ keras = pytest.importorskip("keras")
 # Helpers
 # ---------------------------------------------------------------------------
 
-def notebook_namespace(path: Path) -> dict:
-    """Execute the code cells that define the answers (those with solution regions or placeholders)."""
-    ns = {"np": np, "tf": tf, "keras": keras, "expit": expit}
-    nb = nbformat.read(path, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "code" and ("# BEGIN SOLUTION" in cell.source or "# YOUR" in cell.source):
-            exec(compile(cell.source, str(path), "exec"), ns)
-    return ns
-
-
-SOLUTION = notebook_namespace(SOLUTION_EN)
-EXERCISE = notebook_namespace(EXERCISE_ES)
-
-
-def npz_roundtrip(outputs: dict) -> dict:
-    """What the grader reads back: ``np.savez`` then ``np.load(allow_pickle=False)``."""
-    buf = io.BytesIO()
-    np.savez(buf, **outputs)
-    buf.seek(0)
-    with np.load(buf, allow_pickle=False) as f:
-        return {k: f[k] for k in f.files}
-
-
-def grade(question, obj, seed: int = 0, lang: str = "en"):
-    """Evaluate ``obj`` as the grader does (inputs from ``seed``, outputs through .npz)."""
-    inputs = question.make_inputs(np.random.default_rng(seed))
-    outputs = npz_roundtrip(compute_outputs(question, obj, inputs))
-    return grade_outputs(question, inputs, outputs, lang)
-
-
-def assert_fails(question, obj, *fragments: str, seed: int = 0) -> None:
-    """Fails in both languages; the English message contains every fragment."""
-    for lang in ("en", "es"):
-        fb = grade(question, obj, seed=seed, lang=lang)
-        assert not fb.passed, (lang, fb.message)
-        assert fb.message.strip(), lang
-        assert "could not evaluate" not in fb.message and "no se pudo evaluar" not in fb.message, fb.message
-        if lang == "en":
-            for fragment in fragments:
-                assert fragment in fb.message, (fragment, fb.message)
-
-
-def not_implemented(*args, **kwargs):
-    raise NotImplementedError("Exercise: replace this line with your code.")
+SOLUTION = notebook_namespace(SOLUTION_EN, {"np": np, "tf": tf, "keras": keras, "expit": expit})
+EXERCISE = notebook_namespace(EXERCISE_ES, {"np": np, "tf": tf, "keras": keras, "expit": expit})
 
 
 # ---------------------------------------------------------------------------
@@ -525,13 +481,7 @@ def test_checks_print_in_the_notebook(capsys):
 
 @pytest.fixture(scope="module")
 def gradings():
-    from shared.grading import grade_submission
-
-    jobs = {"solution-en": (SOLUTION_EN, "en"), "exercise-es": (EXERCISE_ES, "es")}
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {name: pool.submit(grade_submission, path, "gan", seed=2024, timeout=300, lang=lang)
-                   for name, (path, lang) in jobs.items()}
-        return {name: f.result() for name, f in futures.items()}
+    return grade_real_notebooks("gan", SOLUTION_EN, EXERCISE_ES)
 
 
 @pytest.mark.xdist_group("kernels")

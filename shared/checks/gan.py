@@ -32,8 +32,8 @@ import numpy as np
 from scipy import stats
 from scipy.special import expit, log_expit
 
-from shared.checks.core import Arrays, Feedback, Question, array_problem, close_problem, say
-from shared.checks.mdn import fail, is_close, ok, result_problem, scalar_problem, scalar_value, to_numpy
+from shared.checks.core import (Arrays, Feedback, Question, array_problem, close_problem, fail, is_close, ok,
+                                result_problem, say, scalar_problem, scalar_value, to_numpy)
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 

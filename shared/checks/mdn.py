@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 from scipy.special import log_softmax, logsumexp
 
-from shared.checks.core import Arrays, Feedback, Question, array_problem, close_problem, say
+from shared.checks.core import (Arrays, Feedback, Question, array_problem, close_problem, fail, is_close, ok,
+                                result_problem, say, scalar_problem, scalar_value, to_numpy)
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -107,98 +108,6 @@ def ref_density_slice(pi, mu, sigma, t_grid) -> tuple[np.ndarray, np.ndarray]:
 # ---------------------------------------------------------------------------
 # Helpers shared by the questions
 # ---------------------------------------------------------------------------
-
-NONE_CODE = "__returned_none__"
-TYPE_CODE = "__returned_type__:"
-
-
-def to_numpy(x: Any) -> np.ndarray:
-    """Student's result -> NumPy array (torch/TF tensors included); never raises.
-
-    Results that are not numbers become a string code that :func:`result_problem`
-    turns into a message (``None``, a dict, a list of tensors...).
-    """
-    if x is None:
-        return np.array(NONE_CODE)
-    module = type(x).__module__ or ""
-    try:
-        if module.startswith("torch"):
-            x = x.detach().cpu().numpy()
-        elif hasattr(x, "numpy") and module.startswith(("tensorflow", "tf_keras", "keras")):
-            x = x.numpy()
-        arr = np.asarray(x)
-    except Exception:
-        return np.array(TYPE_CODE + type(x).__name__)
-    if arr.dtype.kind not in "biufc":
-        kind = f"array of dtype {arr.dtype}" if isinstance(x, np.ndarray) else type(x).__name__
-        return np.array(TYPE_CODE + kind)
-    return arr
-
-
-def result_problem(name: str, got: np.ndarray, shape: tuple[int, ...], lang: str) -> str | None:
-    """Like :func:`array_problem`, plus ``None``/wrong-type results."""
-    got = np.asarray(got)
-    if got.dtype.kind == "U":
-        text = str(got)
-        if text == NONE_CODE:
-            return say(f"`{name}` returned None: did you forget the `return`?",
-                       f"`{name}` devolvió None: ¿olvidaste el `return`?", lang)
-        kind = text[len(TYPE_CODE):] if text.startswith(TYPE_CODE) else text
-        return say(f"`{name}` should return an array of numbers, got: {kind}.",
-                   f"`{name}` debería devolver un arreglo de números, pero devolvió: {kind}.", lang)
-    if got.dtype.kind == "c":
-        return say(f"`{name}` holds complex numbers: check for the square root or log of a negative value.",
-                   f"`{name}` contiene números complejos: revisa si hay una raíz o un logaritmo de un valor negativo.",
-                   lang)
-    if got.dtype.kind == "b":
-        return say(f"`{name}` holds booleans; it should hold real numbers.",
-                   f"`{name}` contiene booleanos; debería contener números reales.", lang)
-    return array_problem(name, got, shape, lang)
-
-
-def is_close(got: Any, want: Any, rtol: float = 1e-4, atol: float = 1e-5) -> bool:
-    """``allclose`` that is ``False`` (never raises) on shape mismatch or NaN."""
-    try:
-        got = np.asarray(got, dtype=np.float64)
-        want = np.asarray(want, dtype=np.float64)
-        return got.shape == want.shape and bool(np.allclose(got, want, rtol=rtol, atol=atol))
-    except Exception:
-        return False
-
-
-def scalar_value(got: np.ndarray) -> float | None:
-    """The number held by a 0-d or size-1 numeric array, else ``None``."""
-    got = np.asarray(got)
-    if got.dtype.kind in "iuf" and got.size == 1:
-        return float(got.reshape(()))
-    return None
-
-
-def scalar_problem(name: str, got: np.ndarray, n: int, lang: str) -> str | None:
-    """Message when a loss is not a single number (per-example vector, (N, N) matrix...)."""
-    got = np.asarray(got)
-    problem = result_problem(name, got, got.shape, lang)
-    if problem is not None and got.dtype.kind not in "iuf":
-        return problem
-    if got.size != 1:
-        if got.shape in ((n,), (n, 1)):
-            return say(f"`{name}` returned shape {got.shape}, one loss per example: "
-                       "return the mean, a scalar.",
-                       f"`{name}` devolvió forma {got.shape}, una pérdida por ejemplo: "
-                       "devuelve el promedio, un escalar.", lang)
-        return say(f"`{name}` returned shape {got.shape}; return the mean over the batch, a scalar.",
-                   f"`{name}` devolvió forma {got.shape}; devuelve el promedio sobre el lote, "
-                   "un escalar.", lang)
-    return None
-
-
-def ok(lang: str, en: str = "correct!", es: str = "¡correcto!") -> Feedback:
-    return Feedback(True, say(en, es, lang))
-
-
-def fail(message: str) -> Feedback:
-    return Feedback(False, message)
-
 
 def far_targets(mu: np.ndarray, sigma: np.ndarray, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Targets at least FAR sigmas away from every component of the given rows."""

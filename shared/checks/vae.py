@@ -31,8 +31,8 @@ import numpy as np
 from scipy.special import log_expit, logsumexp
 from scipy.stats import norm
 
-from shared.checks.core import Arrays, Feedback, Question, close_problem, say
-from shared.checks.mdn import fail, is_close, ok, result_problem, scalar_problem, scalar_value, to_numpy
+from shared.checks.core import (Arrays, Feedback, Question, close_problem, fail, is_close, ok, result_problem,
+                                say, scalar_problem, scalar_value, to_numpy)
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 
