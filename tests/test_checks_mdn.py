@@ -349,6 +349,13 @@ def test_q6_malformed_answers():
     assert_fails(mdn.Q6, "", "one letter")
 
 
+def test_choice_question_needs_a_hint_for_every_wrong_letter():
+    from shared.checks.core import choice_question
+    hints = {"A": ("a", "a"), "C": ("c", "c")}  # "D" forgotten
+    with pytest.raises(ValueError, match="wrong letters"):
+        choice_question("x.q1", 1, "answer", {"en": "t", "es": "t"}, "B", ("ok", "ok"), hints)
+
+
 def test_checks_print_in_the_notebook(capsys):
     from shared.checks import check, set_language
     try:

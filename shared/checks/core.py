@@ -321,3 +321,57 @@ def ok(lang: str, en: str = "correct!", es: str = "¡correcto!") -> Feedback:
 
 def fail(message: str) -> Feedback:
     return Feedback(False, message)
+
+
+# ---------------------------------------------------------------------------
+# Multiple-choice questions
+# ---------------------------------------------------------------------------
+
+CHOICES = ("A", "B", "C", "D")
+
+
+def _no_inputs(rng: np.random.Generator) -> Arrays:
+    return {}
+
+
+def _run_choice(value: Any, inputs: Arrays) -> Arrays:
+    if isinstance(value, str):
+        return {"answer": np.array(value)}
+    return {"answer_type": np.array(type(value).__name__)}
+
+
+def evaluate_choice(outputs: Arrays, target: str, correct: str, right: tuple[str, str],
+                    hints: dict[str, tuple[str, str]], lang: str) -> Feedback:
+    """Feedback on a one-letter answer: ``right`` (en, es) if it is ``correct``, else the
+    letter's hint (en, es), which must help without giving the answer away."""
+    if "answer" not in outputs:
+        kind = str(outputs.get("answer_type", np.array("?")))
+        return fail(say(f'`{target}` must be a string with one letter, e.g. "A" (with quotes); '
+                        f"got an object of type {kind}.",
+                        f'`{target}` debe ser un texto con una sola letra, p. ej. "A" (con comillas); '
+                        f"es un objeto de tipo {kind}.", lang))
+    letter = str(outputs["answer"]).strip().upper().strip(".)")
+    if letter not in CHOICES:
+        return fail(say('write only one letter: "A", "B", "C" or "D".',
+                        'escribe solo una letra: "A", "B", "C" o "D".', lang))
+    if letter == correct:
+        return ok(lang, *right)
+    en, es = hints[letter]
+    return fail(say(f"not quite: {en}", f"no exactamente: {es}", lang))
+
+
+def choice_question(qid: str, points: float, target: str, title: dict[str, str], correct: str,
+                    right: tuple[str, str], hints: dict[str, tuple[str, str]]) -> Question:
+    """A multiple-choice :class:`Question` (answers ``"A"``..``"D"``) with a hint per wrong letter.
+
+    ``right`` is the (en, es) message for the correct letter, which must not be a
+    key of ``hints``; ``hints`` maps every other letter to its (en, es) hint.
+    """
+    if correct not in CHOICES or set(hints) != set(CHOICES) - {correct}:
+        raise ValueError(f"{qid}: give hints for exactly the wrong letters {sorted(set(CHOICES) - {correct})}")
+
+    def evaluate(inputs: Arrays, outputs: Arrays, lang: str) -> Feedback:
+        return evaluate_choice(outputs, target, correct, right, hints, lang)
+
+    return Question(qid=qid, points=points, target=target, title=title,
+                    make_inputs=_no_inputs, run=_run_choice, evaluate=evaluate)

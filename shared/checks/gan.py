@@ -32,7 +32,7 @@ import numpy as np
 from scipy import stats
 from scipy.special import expit, log_expit
 
-from shared.checks.core import (Arrays, Feedback, Question, array_problem, close_problem, fail, is_close, ok,
+from shared.checks.core import (Arrays, choice_question, Feedback, Question, array_problem, close_problem, fail, is_close, ok,
                                 result_problem, say, scalar_problem, scalar_value, to_numpy)
 
 LOG_2PI = float(np.log(2.0 * np.pi))
@@ -899,16 +899,6 @@ Q5 = Question(
 # Q6. Interpretation (multiple choice)
 # ---------------------------------------------------------------------------
 
-def make_q6(rng: np.random.Generator) -> Arrays:
-    return {}
-
-
-def run_q6(value: Any, inputs: Arrays) -> Arrays:
-    if isinstance(value, str):
-        return {"answer": np.array(value)}
-    return {"answer_type": np.array(type(value).__name__)}
-
-
 Q6_HINTS = {
     "A": ("plug D* into V(D, G) and rewrite both expectations as divergences from the MIXTURE "
           "(p_data + p_g)/2: which divergence is symmetric in p_data and p_g?",
@@ -926,30 +916,15 @@ Q6_HINTS = {
 }
 
 
-def evaluate_q6(inputs: Arrays, outputs: Arrays, lang: str) -> Feedback:
-    if "answer" not in outputs:
-        kind = str(outputs.get("answer_type", np.array("?")))
-        return fail(say(f'`answer_q6` must be a string with one letter, e.g. "A" (with quotes); '
-                        f"got an object of type {kind}.",
-                        f'`answer_q6` debe ser un texto con una sola letra, p. ej. "A" (con comillas); '
-                        f"es un objeto de tipo {kind}.", lang))
-    letter = str(outputs["answer"]).strip().upper().strip(".)")
-    if letter not in ("A", "B", "C", "D"):
-        return fail(say('write only one letter: "A", "B", "C" or "D".',
-                        'escribe solo una letra: "A", "B", "C" o "D".', lang))
-    if letter == "B":
-        return ok(lang, "correct! V(D*, G) = 2 JS(p_data ‖ p_g) − log 4, minimised only by p_g = p_data, "
-                        "where D* = 1/2.",
-                  "¡correcto! V(D*, G) = 2 JS(p_data ‖ p_g) − log 4, que solo se minimiza con p_g = p_data, "
-                  "donde D* = 1/2.")
-    en, es = Q6_HINTS[letter]
-    return fail(say(f"not quite: {en}", f"no exactamente: {es}", lang))
-
-
-Q6 = Question(
+Q6 = choice_question(
     qid="gan.q6", points=1, target="answer_q6",
     title={"en": "What does G minimise against D*?", "es": "¿Qué minimiza G frente a D*?"},
-    make_inputs=make_q6, run=run_q6, evaluate=evaluate_q6)
+    correct="B",
+    right=("correct! V(D*, G) = 2 JS(p_data ‖ p_g) − log 4, minimised only by p_g = p_data, "
+           "where D* = 1/2.",
+           "¡correcto! V(D*, G) = 2 JS(p_data ‖ p_g) − log 4, que solo se minimiza con p_g = p_data, "
+           "donde D* = 1/2."),
+    hints=Q6_HINTS)
 
 
 QUESTIONS = [Q1, Q2, Q3, Q4, Q5, Q6]

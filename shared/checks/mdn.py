@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from scipy.special import log_softmax, logsumexp
 
-from shared.checks.core import (Arrays, Feedback, Question, array_problem, close_problem, fail, is_close, ok,
+from shared.checks.core import (Arrays, choice_question, Feedback, Question, array_problem, close_problem, fail, is_close, ok,
                                 result_problem, say, scalar_problem, scalar_value, to_numpy)
 
 LOG_2PI = float(np.log(2.0 * np.pi))
@@ -683,16 +683,6 @@ Q5 = Question(
 # Q6. Interpretation (multiple choice)
 # ---------------------------------------------------------------------------
 
-def make_q6(rng: np.random.Generator) -> Arrays:
-    return {}
-
-
-def run_q6(value: Any, inputs: Arrays) -> Arrays:
-    if isinstance(value, str):
-        return {"answer": np.array(value)}
-    return {"answer_type": np.array(type(value).__name__)}
-
-
 Q6_HINTS = {
     "A": ("the mode would at least lie on one branch, but squared error does not lead to the mode. "
           "Which single number y minimises E[(t − y)² | x]?",
@@ -709,30 +699,15 @@ Q6_HINTS = {
 }
 
 
-def evaluate_q6(inputs: Arrays, outputs: Arrays, lang: str) -> Feedback:
-    if "answer" not in outputs:
-        kind = str(outputs.get("answer_type", np.array("?")))
-        return fail(say(f'`answer_q6` must be a string with one letter, e.g. "A" (with quotes); '
-                        f"got an object of type {kind}.",
-                        f'`answer_q6` debe ser un texto con una sola letra, p. ej. "A" (con comillas); '
-                        f"es un objeto de tipo {kind}.", lang))
-    letter = str(outputs["answer"]).strip().upper().strip(".)")
-    if letter not in ("A", "B", "C", "D"):
-        return fail(say('write only one letter: "A", "B", "C" or "D".',
-                        'escribe solo una letra: "A", "B", "C" o "D".', lang))
-    if letter == "B":
-        return ok(lang, "correct! Squared error is minimised by the conditional mean, which can fall "
-                        "where p(t|x) ≈ 0.",
-                  "¡correcto! El error cuadrático se minimiza con la media condicional, que puede caer "
-                  "donde p(t|x) ≈ 0.")
-    en, es = Q6_HINTS[letter]
-    return fail(say(f"not quite: {en}", f"no exactamente: {es}", lang))
-
-
-Q6 = Question(
+Q6 = choice_question(
     qid="mdn.q6", points=1, target="answer_q6",
     title={"en": "What does an MSE network predict?", "es": "¿Qué predice una red entrenada con MSE?"},
-    make_inputs=make_q6, run=run_q6, evaluate=evaluate_q6)
+    correct="B",
+    right=("correct! Squared error is minimised by the conditional mean, which can fall "
+           "where p(t|x) ≈ 0.",
+           "¡correcto! El error cuadrático se minimiza con la media condicional, que puede caer "
+           "donde p(t|x) ≈ 0."),
+    hints=Q6_HINTS)
 
 
 QUESTIONS = [Q1, Q2, Q3, Q4, Q5, Q6]

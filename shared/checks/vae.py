@@ -31,7 +31,7 @@ import numpy as np
 from scipy.special import log_expit, logsumexp
 from scipy.stats import norm
 
-from shared.checks.core import (Arrays, Feedback, Question, close_problem, fail, is_close, ok, result_problem,
+from shared.checks.core import (Arrays, choice_question, Feedback, Question, close_problem, fail, is_close, ok, result_problem,
                                 say, scalar_problem, scalar_value, to_numpy)
 
 LOG_2PI = float(np.log(2.0 * np.pi))
@@ -863,16 +863,6 @@ Q5 = Question(
 # Q6. Interpretation (multiple choice)
 # ---------------------------------------------------------------------------
 
-def make_q6(rng: np.random.Generator) -> Arrays:
-    return {}
-
-
-def run_q6(value: Any, inputs: Arrays) -> Arrays:
-    if isinstance(value, str):
-        return {"answer": np.array(value)}
-    return {"answer_type": np.array(type(value).__name__)}
-
-
 Q6_HINTS = {
     "B": ("blur comes from the likelihood and from the noise in z, not from the KL weight; with less KL "
           "pressure the reconstructions get sharper, if anything. What happens to the codes when nothing "
@@ -891,30 +881,15 @@ Q6_HINTS = {
 }
 
 
-def evaluate_q6(inputs: Arrays, outputs: Arrays, lang: str) -> Feedback:
-    if "answer" not in outputs:
-        kind = str(outputs.get("answer_type", np.array("?")))
-        return fail(say(f'`answer_q6` must be a string with one letter, e.g. "A" (with quotes); '
-                        f"got an object of type {kind}.",
-                        f'`answer_q6` debe ser un texto con una sola letra, p. ej. "A" (con comillas); '
-                        f"es un objeto de tipo {kind}.", lang))
-    letter = str(outputs["answer"]).strip().upper().strip(".)")
-    if letter not in ("A", "B", "C", "D"):
-        return fail(say('write only one letter: "A", "B", "C" or "D".',
-                        'escribe solo una letra: "A", "B", "C" o "D".', lang))
-    if letter == "A":
-        return ok(lang, "correct! Without the KL the VAE becomes a plain autoencoder: good reconstructions, "
-                        "but z ~ N(0, I) lands where no code lies.",
-                  "¡correcto! Sin la KL el VAE se convierte en un autoencoder común: buenas reconstrucciones, "
-                  "pero z ~ N(0, I) cae donde no hay ningún código.")
-    en, es = Q6_HINTS[letter]
-    return fail(say(f"not quite: {en}", f"no exactamente: {es}", lang))
-
-
-Q6 = Question(
+Q6 = choice_question(
     qid="vae.q6", points=1, target="answer_q6",
     title={"en": "What if the KL weight goes to 0?", "es": "¿Qué pasa si el peso de la KL tiende a 0?"},
-    make_inputs=make_q6, run=run_q6, evaluate=evaluate_q6)
+    correct="A",
+    right=("correct! Without the KL the VAE becomes a plain autoencoder: good reconstructions, "
+           "but z ~ N(0, I) lands where no code lies.",
+           "¡correcto! Sin la KL el VAE se convierte en un autoencoder común: buenas reconstrucciones, "
+           "pero z ~ N(0, I) cae donde no hay ningún código."),
+    hints=Q6_HINTS)
 
 
 QUESTIONS = [Q1, Q2, Q3, Q4, Q5, Q6]
