@@ -60,6 +60,7 @@ def test_executed_pages_show_figures_and_exercises_are_not_executed(site, chapte
         assert html.count('src="../../_images/') >= minimum, \
             f"{rel}: figures missing (was the notebook executed with an inline backend?)"
         assert "Traceback" not in html, f"{rel}: an error was rendered into the page"
+        assert "site-packages" not in html, f"{rel}: a library warning (with a local path) reached the page"
     for lang in ("en", "es"):
         solution = page(site, f"solutions/{lang}/{chapter}.ipynb")
         assert solution.count("✅") >= questions and "❌" not in solution, \
