@@ -67,3 +67,19 @@ def grade_real_notebooks(chapter: str, solution: Path, exercise: Path) -> dict:
         futures = {name: pool.submit(grade_submission, path, chapter, seed=2024, timeout=300, lang=lang)
                    for name, (path, lang) in jobs.items()}
         return {name: f.result() for name, f in futures.items()}
+
+
+def assert_full_marks(result, questions) -> None:
+    """A graded solution: every question of the chapter, in order, passed; 10 points of 10."""
+    assert result.error is None, result.error
+    assert [s.qid for s in result.scores] == [q.qid for q in questions]
+    assert all(s.passed for s in result.scores), [(s.qid, s.feedback) for s in result.scores]
+    assert result.points == result.max_points == 10
+
+
+def assert_unanswered(result, lang: str = "es") -> None:
+    """A graded blank exercise: 0 of 10, every question "not answered yet" (in ``lang``)."""
+    assert result.error is None, result.error
+    assert result.points == 0 and result.max_points == 10
+    for score in result.scores:
+        assert UNANSWERED[lang] in score.feedback, (score.qid, score.feedback)

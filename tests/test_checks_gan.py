@@ -18,8 +18,8 @@ from scipy.special import expit
 
 from shared.checks import gan
 
-from checks_support import (UNANSWERED, assert_fails, grade, grade_real_notebooks, not_implemented,  # tests/
-                            notebook_namespace)
+from checks_support import (UNANSWERED, assert_fails, assert_full_marks, assert_unanswered, grade,  # tests/
+                            grade_real_notebooks, not_implemented, notebook_namespace)
 
 REPO = Path(__file__).resolve().parent.parent
 SOLUTION_EN = REPO / "solutions" / "en" / "gan.ipynb"
@@ -486,17 +486,9 @@ def gradings():
 
 @pytest.mark.xdist_group("kernels")
 def test_grading_solution_scores_full_marks(gradings):
-    result = gradings["solution-en"]
-    assert result.error is None, result.error
-    assert [s.qid for s in result.scores] == [q.qid for q in gan.QUESTIONS]
-    assert all(s.passed for s in result.scores), [(s.qid, s.feedback) for s in result.scores]
-    assert result.points == result.max_points == 10
+    assert_full_marks(gradings["solution-en"], gan.QUESTIONS)
 
 
 @pytest.mark.xdist_group("kernels")
 def test_grading_exercise_scores_zero(gradings):
-    result = gradings["exercise-es"]
-    assert result.error is None, result.error
-    assert result.points == 0 and result.max_points == 10
-    for score in result.scores:
-        assert UNANSWERED["es"] in score.feedback, (score.qid, score.feedback)
+    assert_unanswered(gradings["exercise-es"], "es")
