@@ -18,6 +18,7 @@ import html.parser
 import http.server
 import re
 import subprocess
+import sys
 import tempfile
 import threading
 import urllib.parse
@@ -402,3 +403,20 @@ def test_search_finds_pages_in_both_languages(site, server, browser, query, expe
         "return [...document.querySelectorAll('#search-results li a')].map((a) => a.href)")
     assert any(expected in href for href in found), f"search for {query!r} found {found}"
     assert not _console_errors(browser, server)
+
+
+def test_language_twins_are_executed_once(site):
+    """The Spanish chapter pages come from the English execution in the cache (_ext/twin_cache.py)."""
+    import nbformat
+    from jupyter_cache import get_cache
+
+    sys.path.insert(0, str(ROOT / "_ext"))
+    import twin_cache
+
+    twin_cache.install()  # the build's hashing, in this process
+    cache = get_cache(site.parent / ".jupyter_cache")
+    for chapter in CHAPTERS:
+        es = nbformat.read(ROOT / "book" / "es" / f"{chapter}.ipynb", as_version=4)
+        record = cache.match_cache_notebook(es)
+        assert Path(record.uri).relative_to(ROOT).as_posix() == f"book/en/{chapter}.ipynb", \
+            f"book/es/{chapter} was executed on its own, not taken from its English twin"
