@@ -12,18 +12,22 @@ Prints, in one run:
    its accuracy on fakes is above chance in the first steps; the same recipe
    under Keras 3 leaves the discriminator's weights unchanged.
 3. **DCGAN kernel size**: seconds per step of the chapter's DCGAN with 5×5
-   (Géron's, the chapter's choice) and 3×3 kernels.
+   (Géron's) and 3×3 kernels (the chapter's choice).
 4. **Full chapter models** (budgets as in the notebook): training time and
    FID of the MLP GAN, the DCGAN, seed 003's GAN and the VAE chapter's VAE,
    with FID(train, test) (floor) and FID of uniform noise (ceiling), and a
    NaN check of every loss.
+5. **DCGAN generator activation**: FID of Géron's original generator (SELU
+   after the transposed convolution, no activation after the dense layer)
+   trained exactly like the chapter's (BN + ReLU) DCGAN: same kernels,
+   optimizers, steps and seed.
 
 The chapter's code is *executed from* ``book/en/gan.ipynb`` (the cells named
 in ``CHAPTER_CELLS``), so the benchmark measures exactly what readers run.
 
 Usage::
 
-    python benchmarks/gan.py            # full budgets (about 15 minutes on 2 cores)
+    python benchmarks/gan.py            # full budgets (about 20 minutes on 2 cores)
     python benchmarks/gan.py --quick    # quick budgets, a smoke run (about a minute)
 
 Timings depend on the machine and on what else runs on it.
@@ -96,12 +100,40 @@ def chapter_throughput(ns: dict, steps: int, batch_size: int = 32, warmup: int =
             "any_nan_loss": bool(np.isnan(history).any())}
 
 
+def dcgan_optimizers(keras) -> tuple:
+    """The chapter's DCGAN optimizers (generator's, discriminator's), as in its training cell."""
+    return keras.optimizers.Adam(5e-4, beta_1=0.5), keras.optimizers.Adam(5e-4, beta_1=0.5)
+
+
+def geron_generator(ns: dict, codings_size: int = 100, kernel_size: int = 3):
+    """Géron's DCGAN generator (seed 000): SELU after the first transposed convolution."""
+    keras, layers = ns["keras"], ns["layers"]
+    return keras.Sequential([
+        keras.Input(shape=(codings_size,)),
+        layers.Dense(7 * 7 * 128),
+        layers.Reshape((7, 7, 128)),
+        layers.BatchNormalization(),
+        layers.Conv2DTranspose(64, kernel_size, strides=2, padding="same", activation="selu"),
+        layers.BatchNormalization(),
+        layers.Conv2DTranspose(1, kernel_size, strides=2, padding="same", activation="tanh"),
+    ], name="geron_generator")
+
+
+def geron_generator_fid(ns: dict) -> tuple[float, float]:
+    """FID and training seconds of Géron's generator with the chapter's DCGAN discriminator and budget."""
+    ns["set_seed"](0)
+    _, discriminator = ns["make_dcgan"]()
+    generator = geron_generator(ns)
+    run = ns["train_gan"](generator, discriminator, ns["x_train_tanh"], steps=ns["STEPS_DCGAN"], batch_size=64,
+                          g_optimizer=dcgan_optimizers(ns["keras"])[0], d_optimizer=dcgan_optimizers(ns["keras"])[1])
+    return ns["fid_to_test"](ns["generate_unit"](generator, ns["N_FID"])), run["seconds"]
+
+
 def dcgan_step_seconds(ns: dict, kernel_size: int, steps: int, batch_size: int = 64) -> float:
     keras, tf = ns["keras"], ns["tf"]
     ns["set_seed"](0)
     generator, discriminator = ns["make_dcgan"](kernel_size=kernel_size)
-    step_fn = ns["make_train_step"](generator, discriminator, keras.optimizers.Adam(2e-4, beta_1=0.5),
-                                    keras.optimizers.Adam(2e-4, beta_1=0.5))
+    step_fn = ns["make_train_step"](generator, discriminator, *dcgan_optimizers(keras))
     batch = tf.constant(ns["x_train_tanh"][:batch_size])
     for _ in range(3):
         step_fn(batch).numpy()
@@ -148,7 +180,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  seed 000 recipe under {k3['keras']}: D weights changed {k3['d_weights_changed']} "
           f"(max |dw| {k3['d_max_abs_weight_change']:.3g}); G weights changed {k3['g_weights_changed']}")
 
-    print("== 3. DCGAN seconds per step (batch 64), kernel 5x5 (Geron, the chapter) vs 3x3 ==")
+    print("== 3. DCGAN seconds per step (batch 64), kernel 5x5 (Geron) vs 3x3 (the chapter) ==")
     n_dc = 3 if args.quick else 20
     t5, t3 = dcgan_step_seconds(ns, 5, n_dc), dcgan_step_seconds(ns, 3, n_dc)
     print(f"  5x5: {1e3 * t5:.0f} ms/step   3x3: {1e3 * t3:.0f} ms/step   ratio {t5 / t3:.2f}")
@@ -173,6 +205,11 @@ def main(argv: list[str] | None = None) -> None:
     nan = {name: bool(np.isnan(r["history"]).any()) for name, r in runs.items()}
     nan["throughput runs"] = chapter["any_nan_loss"] or legacy["any_nan_loss"]
     print(f"  NaN in any loss: {any(nan.values())}  {nan}")
+    print("== 5. DCGAN generator: BN + ReLU (the chapter) vs Geron's SELU, same discriminator and budget ==",
+          flush=True)
+    selu_fid, selu_seconds = geron_generator_fid(ns)
+    print(f"  BN + ReLU: FID {dc:.2f} ({ns['dcgan_run']['seconds']:.0f} s)   SELU: FID {selu_fid:.2f} "
+          f"({selu_seconds:.0f} s)   ratio {selu_fid / dc:.2f}")
     print(f"total benchmark time {(time.perf_counter() - total_start) / 60:.1f} min")
 
 
