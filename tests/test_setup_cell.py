@@ -71,3 +71,11 @@ def test_only_missing_packages_are_installed_at_pinned_versions():
     assert missing_modules(["numpy", "surely_not_a_module_xyz"]) == ["surely_not_a_module_xyz"]
     with pytest.raises(ValueError, match="unknown module"):
         install_specs(["pandas2"], pins)
+
+
+def test_progress_bars_can_render_as_jupyter_widgets():
+    # tqdm.auto (used by the chapters' training loops) needs ipywidgets in Jupyter;
+    # without it every bar prints "IProgress not found" and falls back to text
+    from tqdm import notebook
+
+    assert notebook.IProgress is not None, "ipywidgets is missing: it is pinned in requirements.txt"
