@@ -9,8 +9,10 @@ the same folder at once (that would corrupt the jupyter-cache database).
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -26,7 +28,39 @@ def site() -> Path:
     jb = Path(sys.executable).with_name("jupyter-book")
     env = dict(os.environ, COURSE_QUICK="1", TQDM_DISABLE="1", PYTHONPATH=str(ROOT))
     env.pop("MPLBACKEND", None)  # notebooks must use the inline backend to store figures
+    started = time.time()
     result = subprocess.run([str(jb), "build", str(ROOT), "--path-output", str(OUT), "-W", "-n", "--keep-going"],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=3000)
-    assert result.returncode == 0, (result.stdout[-6000:] + result.stderr[-6000:])
+    assert result.returncode == 0, build_failure_report(result.stdout, result.stderr, HTML / "reports", since=started)
     return HTML
+
+
+#: Lines of the build's output that say why it failed (Sphinx prints warnings and errors this way),
+#: and the kernels' routine start-up notices that look like them.
+_PROBLEM_LINE = re.compile(r"(WARNING|ERROR|CRITICAL|Traceback|Error:)")
+_NOISE = ("IPKernelApp", "absl::InitializeLog")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def build_failure_report(stdout: str, stderr: str, reports: Path, since: float = 0.0, width: int = 400) -> str:
+    """What a failed book build says about its cause, short enough for a CI log.
+
+    Jupyter Book ends with "Look above for the cause": the cause is in the
+    warning lines of its output (Sphinx's ``-W`` makes each one fatal) and, for a
+    notebook that failed to execute, in the traceback MyST-NB saves under
+    ``reports/`` (only the reports written after ``since``, a ``time.time()``,
+    count: older ones are from earlier builds). The end of stderr (often a
+    kernel shutdown message) comes last.
+    """
+    lines = [_ANSI.sub("", line) for line in (stdout + "\n" + stderr).splitlines()]
+    problems = [line[:width] + (" [...]" if len(line) > width else "")
+                for line in lines if _PROBLEM_LINE.search(line) and not any(n in line for n in _NOISE)]
+    parts = ["the book build failed; its warnings and errors:", *problems[:40]]
+    if len(problems) > 40:
+        parts.append(f"... and {len(problems) - 40} more lines")
+    logs = sorted(p for p in reports.rglob("*.err.log") if p.stat().st_mtime >= since) if reports.is_dir() else []
+    for log in logs:
+        text = log.read_text(encoding="utf-8", errors="replace")
+        parts += [f"--- {log.relative_to(reports)} (end of the saved traceback):", _ANSI.sub("", text)[-2500:]]
+    parts += ["--- end of stderr:", stderr[-1500:]]
+    return "\n".join(parts)
