@@ -67,17 +67,23 @@ TRAINING = ("STEPS_MLP = ", "clf = load_classifier()", "STEPS_DCGAN = ", "def ge
             "def make_seed003_gan(", "STEPS_S003 = ", "from shared.vae import")
 
 
+def chapter_cell(prefix: str) -> str:
+    """Source of the one chapter code cell that starts with ``prefix``."""
+    nb = nbformat.read(CHAPTER, as_version=4)
+    cells = [c.source for c in nb.cells if c.cell_type == "code" and c.source.startswith(prefix)]
+    if len(cells) != 1:
+        raise SystemExit(f"expected one cell starting with {prefix!r} in {CHAPTER}, found {len(cells)}")
+    return cells[0]
+
+
 def run_cells(prefixes: tuple[str, ...], namespace: dict) -> None:
     """Execute the chapter's code cells that start with the given prefixes, in order."""
-    nb = nbformat.read(CHAPTER, as_version=4)
     for prefix in prefixes:
-        cells = [c.source for c in nb.cells if c.cell_type == "code" and c.source.startswith(prefix)]
-        if len(cells) != 1:
-            raise SystemExit(f"expected one cell starting with {prefix!r} in {CHAPTER}, found {len(cells)}")
+        source = chapter_cell(prefix)
         filename = f"<{CHAPTER.name}:{prefix.strip()}>"
         # register the source so that tf.function's AutoGraph can read it, as in a notebook
-        linecache.cache[filename] = (len(cells[0]), None, cells[0].splitlines(True), filename)
-        exec(compile(cells[0], filename, "exec"), namespace)
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        exec(compile(source, filename, "exec"), namespace)
 
 
 def chapter_throughput(ns: dict, steps: int, batch_size: int = 32, warmup: int = 10) -> dict:
@@ -103,8 +109,9 @@ def chapter_throughput(ns: dict, steps: int, batch_size: int = 32, warmup: int =
             "any_nan_loss": bool(np.isnan(history).any())}
 
 
-#: Adam's learning rate of the chapter's DCGAN (its training cell) and of the DCGAN paper.
-CHAPTER_DCGAN_LR, PAPER_DCGAN_LR = 5e-4, 2e-4
+#: Adam's learning rate of the chapter's DCGAN (as written in its training cell) and of the DCGAN paper.
+CHAPTER_DCGAN_LR_TEXT, PAPER_DCGAN_LR = "5e-4", 2e-4
+CHAPTER_DCGAN_LR = float(CHAPTER_DCGAN_LR_TEXT)
 
 
 def dcgan_optimizers(keras, learning_rate: float = CHAPTER_DCGAN_LR) -> tuple:
@@ -161,6 +168,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="quick budgets (smoke run)")
     args = parser.parse_args(argv)
     os.environ["COURSE_QUICK"] = "1" if args.quick else "0"
+    if chapter_cell("STEPS_DCGAN = ").count(f"Adam(learning_rate={CHAPTER_DCGAN_LR_TEXT},") != 2:
+        raise SystemExit(f"the chapter's DCGAN no longer trains with Adam(learning_rate={CHAPTER_DCGAN_LR_TEXT}): "
+                         "update CHAPTER_DCGAN_LR_TEXT in benchmarks/gan.py")
     total_start = time.perf_counter()
 
     from benchmarks.seed000_recipe import run_seed000_recipe, run_seed000_recipe_keras3
