@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 export TQDM_DISABLE := 1
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: book book-quick test exercises benchmark clean
+.PHONY: book book-quick test exercises student-edition benchmark clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ test: $(STAMP)
 ## exercises: regenerate exercises/ from solutions/
 exercises: $(STAMP)
 	$(PY) -m shared.exercises
+
+## student-edition: the course without solutions, answer key or grader, for its own repository
+## (into _build/student-edition, or EDITION_OUT=dir; verified: fails if anything leaks)
+EDITION_OUT ?= _build/student-edition
+student-edition: $(STAMP)
+	$(PY) -m shared.edition --out $(EDITION_OUT)
 
 ## benchmark: print the MDN, VAE and GAN benchmarks (full budgets; about 30 minutes on 2 cores)
 benchmark: $(STAMP)

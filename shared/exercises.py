@@ -15,7 +15,9 @@ Rules applied to every solution notebook:
     assigned name: ``NAME = ...  # YOUR ANSWER HERE`` (``...`` is the
     placeholder that :func:`shared.checks.core.is_placeholder` recognises);
   - otherwise ``# YOUR CODE HERE`` followed by
-    ``raise NotImplementedError("Exercise: replace this line with your code.")``.
+    ``raise Placeholder("Exercise: replace this line with your code.")``
+    (:class:`shared.checks.core.Placeholder`, the one exception reported as
+    "not answered yet"; a notebook with such regions must import it).
 
 * Cells tagged ``solution-only`` are dropped.
 * The title of the first cell loses its ``(solutions)``/``(soluciones)``
@@ -42,6 +44,7 @@ import ast
 import copy
 import hashlib
 import json
+import re
 import sys
 import textwrap
 from dataclasses import dataclass
@@ -58,8 +61,10 @@ SOLUTION_TITLE_SUFFIXES: tuple[str, ...] = (" (solutions)", " (soluciones)")
 ANSWER_PLACEHOLDER = "{name} = ...  # YOUR ANSWER HERE"
 CODE_PLACEHOLDER = (
     "# YOUR CODE HERE",
-    'raise NotImplementedError("Exercise: replace this line with your code.")',
+    'raise Placeholder("Exercise: replace this line with your code.")',
 )
+#: An import of the placeholder exception (``from shared.checks[.core] import ..., Placeholder, ...``).
+IMPORTS_PLACEHOLDER = re.compile(r"^from shared\.checks(\.core)? import .*\bPlaceholder\b", re.MULTILINE)
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FIX_COMMAND = "python -m shared.exercises"
 
@@ -234,6 +239,11 @@ def generate_exercise(nb: nbformat.NotebookNode, lang: str, *,
         cell.source = text
         cells.append(cell)
     out.cells = cells
+    uses_placeholder = any(c.cell_type == "code" and CODE_PLACEHOLDER[1] in c.source for c in cells)
+    if uses_placeholder and not any(c.cell_type == "code" and IMPORTS_PLACEHOLDER.search(c.source) for c in cells):
+        raise ExerciseError(
+            f"{source_path}: its exercise bodies raise Placeholder, but no code cell imports it; add "
+            "`from shared.checks import Placeholder` to the notebook's imports cell.")
     out.metadata.setdefault("course", {})["generated_from"] = source_path
     return out
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-from shared.checks.core import compute_outputs, grade_outputs
+from shared.checks.core import Placeholder, compute_outputs
+from shared.key import draw_case, grade_case, key_for
 
 UNANSWERED = {"en": "is not answered yet", "es": "todavía no tiene respuesta"}
 
@@ -34,9 +35,10 @@ def npz_roundtrip(outputs: dict) -> dict:
 
 def grade(question, obj, seed: int = 0, lang: str = "en"):
     """Evaluate ``obj`` as the grader does (inputs from ``seed``, outputs through .npz)."""
-    inputs = question.make_inputs(np.random.default_rng(seed))
+    key = key_for(question)
+    inputs, expected = draw_case(key, np.random.default_rng(seed))
     outputs = npz_roundtrip(compute_outputs(question, obj, inputs))
-    return grade_outputs(question, inputs, outputs, lang)
+    return grade_case(question, key, inputs, expected, outputs, lang)
 
 
 def assert_fails(question, obj, *fragments: str, seed: int = 0, es_fragments: tuple[str, ...] = ()) -> None:
@@ -52,7 +54,7 @@ def assert_fails(question, obj, *fragments: str, seed: int = 0, es_fragments: tu
 
 def not_implemented(*args, **kwargs):
     """What a generated exercise's function body does."""
-    raise NotImplementedError("Exercise: replace this line with your code.")
+    raise Placeholder("Exercise: replace this line with your code.")
 
 
 def grade_real_notebooks(chapter: str, solution: Path, exercise: Path) -> dict:

@@ -17,6 +17,7 @@ import pytest
 from scipy.special import log_softmax, logsumexp
 
 from shared.checks import mdn
+from shared.key import mdn as key
 
 from checks_support import (UNANSWERED, assert_fails, assert_full_marks, assert_unanswered, grade,  # tests/
                             grade_real_notebooks, not_implemented, notebook_namespace)
@@ -72,10 +73,10 @@ def test_questions_metadata():
 
 
 def test_reference_implementations_agree_with_solution():
-    inputs = mdn.Q1.make_inputs(np.random.default_rng(3))
+    inputs = key.make_q1(np.random.default_rng(3))
     args = [torch.tensor(inputs[k]) for k in ("logits", "mu", "log_sigma", "t")]
     assert np.isclose(float(SOLUTION["mixture_nll"](*args)),
-                      mdn.ref_mixture_nll(*(inputs[k] for k in ("logits", "mu", "log_sigma", "t"))),
+                      key.ref_mixture_nll(*(inputs[k] for k in ("logits", "mu", "log_sigma", "t"))),
                       rtol=1e-5)
 
 
@@ -93,9 +94,14 @@ def nll_naive(logits, mu, log_sigma, t):
 
 
 def nll_parts(logits, mu, log_sigma, t, *, log_pi=True, with_log_sigma=True, with_const=True,
-              reduce="mean"):
+              reduce="mean", detach=()):
+    if "logits" in detach:
+        logits = logits.detach()
+    if "log_sigma" in detach:
+        log_sigma = log_sigma.detach()
     lp = torch.log_softmax(logits, 1) if log_pi else logits
-    ln = -0.5 * ((t - mu) / torch.exp(log_sigma)) ** 2
+    scale = torch.exp(log_sigma.detach() if "scale_term" in detach else log_sigma)
+    ln = -0.5 * ((t - mu) / scale) ** 2
     if with_log_sigma:
         ln = ln - log_sigma
     if with_const:
@@ -120,6 +126,24 @@ def test_q1_right_value_but_no_graph():
     assert_fails(q, lambda *a: nll_parts(*a).item(), "torch tensor")
     assert_fails(q, lambda *a: nll_parts(*a).detach(), "autograd")
     assert_fails(q, lambda *a: torch.tensor(nll_parts(*a).item()), "autograd")
+
+
+def test_q1_detached_parameters_fail():
+    """A loss whose value is right but through which π or σ would not train."""
+    q = mdn.Q1
+    assert_fails(q, lambda *a: nll_parts(*a, detach=("logits",)), "`logits`", "π would never train",
+                 es_fragments=("`logits`", "π nunca se entrenaría"))
+    assert_fails(q, lambda *a: nll_parts(*a, detach=("log_sigma",)), "`log_sigma`", "σ would never train")
+    # only the scale inside the squared error is cut off: the gradient value gives it away
+    assert_fails(q, lambda *a: nll_parts(*a, detach=("scale_term",)), "gradient with respect to `log_sigma`")
+
+
+def test_q1_numpy_round_trip_fails():
+    def via_numpy(logits, mu, log_sigma, t):
+        lp = torch.log_softmax(logits, 1).detach().numpy()
+        rest = -0.5 * ((t - mu) / torch.exp(log_sigma)) ** 2 - log_sigma - 0.5 * LOG_2PI
+        return -torch.logsumexp(torch.from_numpy(lp) + rest, 1).mean()
+    assert_fails(mdn.Q1, via_numpy, "`logits`", "NumPy round trip")
 
 
 def test_q1_bad_results_never_raise():
@@ -226,7 +250,7 @@ def test_q3_correct_samplers_pass_across_seeds():
         fb = grade(mdn.Q3, sol, seed=seed)
         assert fb.passed, (seed, fb.message)
     for seed in range(3):
-        assert grade(mdn.Q3, mdn.ref_sample_mixture, seed=seed).passed
+        assert grade(mdn.Q3, key.ref_sample_mixture, seed=seed).passed
         assert grade(mdn.Q3, with_choice, seed=seed).passed
 
 
@@ -284,8 +308,26 @@ def test_q4_bad_results_never_raise():
     assert_fails(q, lambda t, p: tf.constant(float("nan")), "nan")
     assert_fails(q, lambda t, p: tf.Variable([[1.0, 2.0]]), "scalar")
     assert_fails(q, lambda t, p: p[:, :1] @ "x", "raised")
-    fb = grade(q, lambda t, p: tfp_loss(t, p).numpy())  # a NumPy scalar is fine
-    assert fb.passed, fb.message
+
+
+def test_q4_must_be_a_differentiable_tensorflow_loss():
+    q = mdn.Q4
+    # a NumPy number: right value, but Keras could not differentiate it
+    assert_fails(q, lambda t, p: tfp_loss(t, p).numpy(), "TensorFlow tensor", "gradient",
+                 es_fragments=("tensor de TensorFlow",))
+    assert_fails(q, lambda t, p: float(tfp_loss(t, p)), "TensorFlow tensor")
+    # a tensor rebuilt from NumPy: fine eagerly, fails when traced as fit() does
+    assert_fails(q, lambda t, p: tf.constant(tfp_loss(t, p).numpy()), "tf.function")
+    # stop_gradient on the network's output: no gradient at all
+    assert_fails(q, lambda t, p: tfp_loss(t, tf.stop_gradient(p)), "not differentiable")
+
+    def scale_stopped(t, params):  # stop_gradient on one term: the gradient is wrong
+        k = params.shape[1] // 3
+        logits, mu, log_sigma = params[:, :k], params[:, k:2 * k], params[:, 2 * k:]
+        mix = tfd.MixtureSameFamily(tfd.Categorical(logits=logits),
+                                    tfd.Normal(loc=mu, scale=tf.exp(tf.stop_gradient(log_sigma))))
+        return -tf.reduce_mean(mix.log_prob(tf.squeeze(t, -1)))
+    assert_fails(q, scale_stopped, "gradient", "`log_sigma`")
 
 
 # ---------------------------------------------------------------------------
@@ -341,11 +383,24 @@ def test_q6_wrong_letters_get_a_hint_without_the_answer(answer):
         assert "conditional mean" not in fb.message, fb.message
 
 
-def test_choice_question_needs_a_hint_for_every_wrong_letter():
-    from shared.checks.core import choice_question
+def test_q6_notebook_check_reveals_nothing(capsys):
+    """Calling check() with every letter gives the same "recorded" verdict: the letter is in the key."""
+    from shared.checks.core import check
+    verdicts = set()
+    for letter in "ABCD":
+        fb = check(mdn.Q6, letter)
+        assert fb.pending and not fb.passed
+        verdicts.add(fb.message.replace(f'"{letter}"', '"?"'))
+    assert len(verdicts) == 1, verdicts
+    assert "✅" not in capsys.readouterr().out
+    assert check(mdn.Q6, 2).pending is False  # a malformed answer is told at once
+
+
+def test_choice_key_needs_a_hint_for_every_wrong_letter():
+    from shared.key.core import choice_key
     hints = {"A": ("a", "a"), "C": ("c", "c")}  # "D" forgotten
     with pytest.raises(ValueError, match="wrong letters"):
-        choice_question("x.q1", 1, "answer", {"en": "t", "es": "t"}, "B", ("ok", "ok"), hints)
+        choice_key("x.q1", "answer", "B", ("ok", "ok"), hints)
 
 
 # ---------------------------------------------------------------------------

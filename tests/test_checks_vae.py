@@ -1,11 +1,15 @@
-"""Tests of the VAE chapter's graded questions (:mod:`shared.checks.vae`).
+"""Tests of the VAE chapter's graded questions (:mod:`shared.checks.vae`, key :mod:`shared.key.vae`).
 
 For every question: the solution (taken from the solution notebook's code
 cells) passes, the exercise placeholder fails with the "not answered" message,
-plausible wrong answers fail with a specific message in both languages, and
-malformed results never make a check raise. Two tests grade the real notebooks
-on fresh kernels (solution: full marks; generated exercise: zero); both
-gradings run in parallel threads to keep the file fast.
+plausible wrong answers fail with a specific message in both languages
+(including answers whose value is right but through which training could not
+work: detached parameters, NumPy round trips, ``tf.stop_gradient`` on one
+term, code that breaks inside ``tf.function``), and malformed results never
+make a check raise. The checks module holds no answer key, the public cases
+are up to date, and the multiple-choice check reveals nothing. Two tests grade
+the real notebooks on fresh kernels (solution: full marks; generated exercise:
+zero); both gradings run in parallel threads to keep the file fast.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import pytest
 from scipy.stats import norm
 
 from shared.checks import vae
+from shared.checks.core import Placeholder, check, get_language, public_case, set_language
+from shared.key import vae as key
 
 from checks_support import (UNANSWERED, assert_fails, assert_full_marks, assert_unanswered, grade,  # tests/
                             grade_real_notebooks, not_implemented, notebook_namespace)
@@ -36,8 +42,8 @@ tfd = tfp.distributions
 # ---------------------------------------------------------------------------
 
 def namespace() -> dict:
-    """What the answer cells may use without importing it."""
-    return {"np": np, "tf": tf, "tfp": tfp, "tfd": tfd, "norm": norm}
+    """What the answer cells may use without importing it (the notebook's setup cell imports these)."""
+    return {"np": np, "tf": tf, "tfp": tfp, "tfd": tfd, "norm": norm, "Placeholder": Placeholder}
 
 
 SOLUTION = notebook_namespace(SOLUTION_EN, namespace())
@@ -86,23 +92,103 @@ def test_reference_implementations_agree_with_tfp_and_monte_carlo():
     mu, log_var = rng.normal(size=(6, 3)), rng.uniform(-2, 1, (6, 3))
     q = tfd.MultivariateNormalDiag(loc=mu, scale_diag=np.exp(0.5 * log_var))
     p = tfd.MultivariateNormalDiag(loc=np.zeros(3), scale_diag=np.ones(3))
-    assert np.allclose(vae.ref_kl_standard_normal(mu, log_var), tfd.kl_divergence(q, p).numpy(), rtol=1e-10)
-    mc, se = vae.mc_kl_standard_normal(mu, log_var, draws=20000)
-    assert np.all(np.abs(mc - vae.ref_kl_standard_normal(mu, log_var)) < 5 * se)
+    assert np.allclose(key.ref_kl_standard_normal(mu, log_var), tfd.kl_divergence(q, p).numpy(), rtol=1e-10)
+    mc, se = key.mc_kl_standard_normal(mu, log_var, draws=20000)
+    assert np.all(np.abs(mc - key.ref_kl_standard_normal(mu, log_var)) < 5 * se)
     # the NumPy log-densities of Q3's priors agree with TensorFlow Probability
-    inputs = vae.Q3.make_inputs(np.random.default_rng(2))
+    inputs = key.make_q3(np.random.default_rng(2))
     z = rng.normal(0, 2, (7, 5, 2))
     mixture = tfd.MixtureSameFamily(tfd.Categorical(logits=inputs["mix_logits"].astype(np.float64)),
                                     tfd.MultivariateNormalDiag(inputs["mix_loc"].astype(np.float64),
                                                                inputs["mix_scale"].astype(np.float64)))
     laplace = tfd.Independent(tfd.Laplace(np.zeros(2), inputs["laplace_scale"].astype(np.float64)), 1)
-    logpdfs = vae.prior_logpdfs(inputs)
+    logpdfs = key.prior_logpdfs(inputs)
     assert np.allclose(logpdfs["mixture"](z), mixture.log_prob(z).numpy(), rtol=1e-6)
     assert np.allclose(logpdfs["laplace"](z), laplace.log_prob(z).numpy(), rtol=1e-6)
     # the stable BCE equals the textbook formula where the latter is finite
     x, logits = rng.random((4, 5)), rng.normal(0, 2, (4, 5))
     p_on = 1 / (1 + np.exp(-logits))
-    assert np.allclose(vae.bce_with_logits(x, logits), -(x * np.log(p_on) + (1 - x) * np.log(1 - p_on)))
+    assert np.allclose(key.bce_with_logits(x, logits), -(x * np.log(p_on) + (1 - x) * np.log(1 - p_on)))
+
+
+def numeric_gradient(fun, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
+    """Central finite differences of a scalar function of an array (float64)."""
+    x = np.asarray(x, dtype=np.float64)
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        step = np.zeros_like(x)
+        step[i] = h
+        grad[i] = (fun(x + step) - fun(x - step)) / (2 * h)
+    return grad
+
+
+def test_key_gradients_agree_with_finite_differences():
+    """The analytic gradients the checks compare against are those of the reference functions."""
+    rng = np.random.default_rng(11)
+    # Q3: the weighted Monte-Carlo KL, w.r.t. mu, log_var and every parameter of both priors
+    inputs = {k: np.asarray(v, dtype=np.float64) for k, v in key.make_q3(rng).items()}
+    inputs["eps"] = inputs["eps"][:5, :4]                        # small enough for finite differences
+    inputs["mu"], inputs["log_var"], inputs["w"] = inputs["mu"][:4], inputs["log_var"][:4], inputs["w"][:4]
+    for prior in vae.PRIORS:
+        grads = key.ref_q3_grads(prior, inputs)
+        assert set(grads) == set(vae.Q3_PARAMS[prior])
+        for name in vae.Q3_PARAMS[prior]:
+            def objective(value, name=name):
+                moved = dict(inputs, **{name: value})
+                logpdf = key.prior_logpdfs(moved)[prior]
+                return float(moved["w"] @ key.ref_mc_kl(moved["mu"], moved["log_var"], moved["eps"], logpdf))
+            assert np.allclose(grads[name], numeric_gradient(objective, inputs[name]), rtol=1e-5, atol=1e-7), \
+                (prior, name)
+    # Q4: the mean negative ELBO w.r.t. logits, mu and log_var
+    q4 = {k: np.asarray(v, dtype=np.float64) for k, v in key.make_q4(rng).items()}
+    q4 = {"x": q4["x"][:2, :3, :3], "logits": q4["logits"][:2, :3, :3],
+          "mu": q4["mu"][:2], "log_var": q4["log_var"][:2]}
+    grads = key.ref_q4_grads(**q4)
+    for name in vae.Q4_PARAMS:
+        num = numeric_gradient(lambda v, name=name: key.ref_negative_elbo(**dict(q4, **{name: v})), q4[name])
+        assert np.allclose(grads[name], num, rtol=1e-5, atol=1e-7), name
+    # Q1: z = mu + sigma * eps, objective sum(z * w)
+    q1 = {k: np.asarray(v, dtype=np.float64)[:3] for k, v in key.make_q1(rng).items()}
+    grads = key.ref_q1_grads(**q1)
+    for name in vae.Q1_PARAMS:
+        def z_objective(v, name=name):
+            moved = dict(q1, **{name: v})
+            return float(np.sum(key.ref_reparameterize(moved["mu"], moved["log_var"], moved["eps"]) * moved["w"]))
+        assert np.allclose(grads[name], numeric_gradient(z_objective, q1[name]), rtol=1e-5, atol=1e-7), name
+
+
+def test_checks_module_holds_no_answer_key():
+    import inspect
+
+    source = inspect.getsource(vae)
+    assert "from shared.key" not in source and "import shared.key" not in source and "scipy" not in source
+    leaked = [n for n in dir(vae) if n.startswith(("ref_", "make_q", "expect_q", "mc_kl_standard"))
+              or n.startswith("q") and n.endswith("_variants")
+              or n in ("prior_logpdfs", "mog_logpdf", "laplace_logpdf", "bce_with_logits", "Q6_HINTS")]
+    assert leaked == []
+    assert public_case(vae.Q6) == ({}, {})   # nothing about the letter in the student edition
+
+
+def test_public_cases_are_up_to_date():
+    from shared.key.fixtures import public_cases, same_cases, stored_cases
+
+    stored = stored_cases("vae")
+    assert stored is not None, "run `python -m shared.key.fixtures`"
+    assert same_cases(stored, public_cases("vae")), "stale: run `python -m shared.key.fixtures`"
+    assert vae.Q1.chapter == "vae" and sum(v.nbytes for v in stored.values()) < 1_000_000
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_notebook_check_passes_the_solution_on_the_public_case(lang, capsys):
+    previous = get_language()
+    set_language(lang)
+    try:
+        for q in vae.QUESTIONS[:5]:
+            fb = check(q, SOLUTION[q.target])
+            assert fb.passed, (q.qid, fb.message)
+        assert "✅" in capsys.readouterr().out
+    finally:
+        set_language(previous)
 
 
 # ---------------------------------------------------------------------------
@@ -136,6 +222,39 @@ def test_q1_right_value_but_no_gradient():
     # a wrong-gradient construction with the right value: sigma through a detached path plus a fake term
     assert_fails(q, lambda m, lv, e: m + tf.stop_gradient(tf.exp(0.5 * lv)) * e + 0.0 * lv,
                  "½ · σ · ε", es_fragments=("½ · σ · ε",))
+
+
+def test_q1_numpy_round_trip_is_not_differentiable():
+    assert_fails(vae.Q1, lambda m, lv, e: (m + tf.exp(0.5 * lv) * e).numpy(), "not differentiable",
+                 "training could not use it", es_fragments=("no es diferenciable",))
+    # a tensor rebuilt from NumPy values: right value, no graph back to the encoder
+    assert_fails(vae.Q1, lambda m, lv, e: tf.constant((m + tf.exp(0.5 * lv) * e).numpy()),
+                 "no gradient reaches μ", "would never train", es_fragments=("nunca se entrenaría",))
+
+
+def test_q1_detached_parameter_with_a_compensating_term():
+    """Right value, both gradients present, but ∂z/∂μ is 2 instead of 1: only the gradient value shows it."""
+    assert_fails(vae.Q1, lambda m, lv, e: 2.0 * m - tf.stop_gradient(m) + tf.exp(0.5 * lv) * e,
+                 "gradient with respect to μ", "∂z/∂μ should be 1", es_fragments=("gradiente respecto de μ",))
+
+
+def checks_with_numpy(mu, log_var, eps):
+    if np.isnan(log_var.numpy()).any():  # `.numpy()` exists eagerly only, not in a traced train_step
+        raise ValueError("NaN in log_var")
+    return mu + tf.exp(0.5 * log_var) * eps
+
+
+def differs_when_traced(mu, log_var, eps):
+    if tf.executing_eagerly():
+        return mu + tf.exp(0.5 * log_var) * eps
+    return mu + tf.exp(log_var) * eps
+
+
+def test_q1_must_work_inside_tf_function():
+    assert_fails(vae.Q1, checks_with_numpy, "fails inside `tf.function`", "train_step", "numpy",
+                 es_fragments=("falla dentro de `tf.function`",))
+    assert_fails(vae.Q1, differs_when_traced, "inside `tf.function`", "value is different",
+                 es_fragments=("valor es distinto",))
 
 
 def test_q1_keras_ops_are_fine():
@@ -192,6 +311,47 @@ def test_q2_shapes_and_unrecognised_values():
     # an unrecognised mistake: the message shows the closed form and a Monte-Carlo estimate
     assert_fails(q, lambda m, lv: sol(m, lv) + 0.1 * np.abs(m[:, 0]), "closed form", "Monte-Carlo",
                  es_fragments=("forma cerrada", "Monte Carlo"))
+
+
+def test_q2_derivatives_are_checked_by_finite_differences():
+    """Q2 is NumPy (no autograd): the check moves μ and log σ² a little and compares the change of the KL."""
+    sol = SOLUTION["kl_to_standard_normal"]
+
+    def remembers_first_answer():
+        memo = {}
+
+        def kl(mu, log_var):  # right on the first call, then ignores its arguments
+            return memo.setdefault("kl", sol(mu, log_var))
+        return kl
+
+    assert_fails(vae.Q2, remembers_first_answer(), "does not change with μ", "∂KL/∂μ = μ",
+                 es_fragments=("no cambia con μ",))
+
+    def ignores_log_var_changes():
+        memo = {}
+
+        def kl(mu, log_var):  # recomputes the μ part, keeps the first σ part
+            var_part = memo.setdefault("var", 0.5 * np.sum(np.exp(log_var) - 1.0 - log_var, axis=1))
+            return 0.5 * np.sum(mu ** 2, axis=1) + var_part
+        return kl
+
+    assert_fails(vae.Q2, ignores_log_var_changes(), "does not change with log σ²", "½ (σ² − 1)")
+
+    def fails_on_second_call():
+        calls = []
+
+        def kl(mu, log_var):
+            calls.append(1)
+            if len(calls) > 1:
+                raise RuntimeError("called twice")
+            return sol(mu, log_var)
+        return kl
+
+    assert_fails(vae.Q2, fails_on_second_call(), "slightly moved inputs", "RuntimeError")
+    # float32 arithmetic is not penalised by the finite differences
+    for seed in (0, 3):
+        fb = grade(vae.Q2, lambda m, lv: sol(m.astype(np.float32), lv.astype(np.float32)), seed=seed)
+        assert fb.passed, fb.message
 
 
 def test_q2_bad_results_never_raise():
@@ -266,6 +426,53 @@ def test_q3_other_correct_forms_pass():
         assert fb.passed, fb.message
 
 
+def mc_kl_solution(mu, log_var, eps, prior, *, stop=()):
+    """The solution, with ``tf.stop_gradient`` on the parts named in ``stop``."""
+    sigma = tf.exp(0.5 * log_var)
+    z = mu + sigma * eps
+    if "z" in stop:
+        z = tf.stop_gradient(z)
+    q = tfd.MultivariateNormalDiag(loc=tf.stop_gradient(mu) if "q_loc" in stop else mu, scale_diag=sigma)
+    log_p = prior.log_prob(tf.stop_gradient(z) if "z_in_prior" in stop else z)
+    if "log_p" in stop:
+        log_p = tf.stop_gradient(log_p)
+    return tf.reduce_mean(q.log_prob(z) - log_p, axis=0)
+
+
+def test_q3_right_value_but_training_could_not_use_it():
+    q = vae.Q3
+    # the samples detached: the reparameterisation gradient is lost
+    assert_fails(q, lambda *a: mc_kl_solution(*a, stop=("z",)), "gradient with respect to μ",
+                 "tf.stop_gradient(z)", es_fragments=("gradiente respecto de μ",))
+    # only the prior's term sees detached samples: the gradient w.r.t. μ misses ∇ log p(z)
+    assert_fails(q, lambda *a: mc_kl_solution(*a, stop=("z_in_prior",)), "gradient with respect to μ")
+    # q's mean detached
+    assert_fails(q, lambda *a: mc_kl_solution(*a, stop=("q_loc",)), "gradient with respect to μ")
+    # the prior's log-density detached: a learnt prior would never train
+    assert_fails(q, lambda *a: mc_kl_solution(*a, stop=("log_p",)), "no gradient reaches the prior's",
+                 "a learnt prior would never train", es_fragments=("nunca se entrenaría",))
+    # a NumPy round trip
+    assert_fails(q, lambda *a: mc_kl_solution(*a).numpy(), "TensorFlow tensor", "not differentiable",
+                 es_fragments=("tensor de TensorFlow",))
+    assert_fails(q, lambda *a: tf.constant(mc_kl_solution(*a).numpy()), "no gradient reaches μ")
+
+
+def test_q3_kl_divergence_on_the_mixture_is_reported_as_the_library_error():
+    """tfd.kl_divergence has no closed form for a mixture prior: TFP's own NotImplementedError is
+    an error to explain, not the exercise placeholder."""
+    def with_kl_divergence(mu, log_var, eps, prior):
+        q = tfd.MultivariateNormalDiag(loc=mu, scale_diag=tf.exp(0.5 * log_var))
+        return tfd.kl_divergence(q, prior)
+
+    for lang in ("en", "es"):
+        fb = grade(vae.Q3, with_kl_divergence, lang=lang)
+        assert not fb.passed
+        assert "NotImplementedError" in fb.message and "tensorflow_probability" in fb.message, fb.message
+        assert UNANSWERED[lang] not in fb.message, fb.message
+    assert_fails(vae.Q3, with_kl_divergence, "mixture", "no closed form", "estimate the KL with the samples",
+                 es_fragments=("no tiene una forma cerrada",))
+
+
 def test_q3_bad_results_never_raise():
     q = vae.Q3
     assert_fails(q, lambda *a: None, "None")
@@ -334,7 +541,52 @@ def test_q4_shapes_and_other_correct_forms():
         return tf.reduce_mean(r + kl_tf(mu, log_var))
 
     assert grade(q, with_keras).passed
-    assert grade(q, lambda *a: elbo_parts(*a).numpy()).passed
+
+
+def elbo_solution(x, logits, mu, log_var, *, stop=()):
+    """The solution, with ``tf.stop_gradient`` on the parts named in ``stop``."""
+    if "logits" in stop:
+        logits = tf.stop_gradient(logits)
+    bce = tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=logits)
+    var = tf.exp(log_var)
+    if "var" in stop:
+        var = tf.stop_gradient(var)
+    kl = 0.5 * tf.reduce_sum(tf.square(mu) + var - 1.0 - log_var, axis=1)
+    if "kl" in stop:
+        kl = tf.stop_gradient(kl)
+    return tf.reduce_mean(tf.reduce_sum(bce, axis=[1, 2, 3]) + kl)
+
+
+def test_q4_must_be_a_differentiable_tensorflow_loss():
+    q = vae.Q4
+    # a NumPy number or a Python float: right value, but no gradient could reach the network
+    assert_fails(q, lambda *a: elbo_solution(*a).numpy(), "TensorFlow tensor", "not differentiable",
+                 "training could not use it", es_fragments=("tensor de TensorFlow", "no es diferenciable"))
+    assert_fails(q, lambda *a: float(elbo_solution(*a)), "TensorFlow tensor")
+    # a tensor rebuilt from NumPy values
+    assert_fails(q, lambda *a: tf.constant(elbo_solution(*a).numpy()), "no gradient reaches the decoder's logits",
+                 "the decoder would never train", es_fragments=("el decodificador nunca se entrenaría",))
+    # tf.stop_gradient on one term
+    assert_fails(q, lambda *a: elbo_solution(*a, stop=("logits",)), "no gradient reaches the decoder's logits")
+    assert_fails(q, lambda *a: elbo_solution(*a, stop=("kl",)), "no gradient reaches μ",
+                 "the encoder's mean would never train")
+    assert_fails(q, lambda *a: elbo_solution(*a, stop=("var",)), "gradient with respect to log σ²",
+                 "KL term cut off", es_fragments=("término KL",))
+
+    def reconstruction_via_numpy(x, logits, mu, log_var):
+        bce = tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=logits).numpy()
+        kl = 0.5 * tf.reduce_sum(tf.square(mu) + tf.exp(log_var) - 1.0 - log_var, axis=1)
+        return tf.reduce_mean(np.sum(bce, axis=(1, 2, 3)) + kl)
+
+    assert_fails(q, reconstruction_via_numpy, "no gradient reaches the decoder's logits", "(`logits`)")
+
+
+def test_q4_must_work_inside_tf_function():
+    def numpy_inside(x, logits, mu, log_var):  # fine eagerly; in a traced train_step .numpy() does not exist
+        scale = float(np.asarray(tf.reduce_max(tf.abs(logits))) > 0)
+        return scale * elbo_solution(x, logits, mu, log_var)
+
+    assert_fails(vae.Q4, numpy_inside, "fails inside `tf.function`", es_fragments=("falla dentro",))
 
 
 def test_q4_bad_results_never_raise():
@@ -447,6 +699,37 @@ def test_q6_wrong_letters_get_a_hint_without_the_answer(answer):
         fb = grade(vae.Q6, answer, lang=lang)
         assert not fb.passed
         assert "plain autoencoder" not in fb.message and "autoencoder común" not in fb.message, fb.message
+
+
+def test_q6_notebook_check_reveals_nothing(capsys):
+    """Calling check() with every letter gives the same "recorded" verdict: the letter is in the key."""
+    verdicts = set()
+    for lang in ("en", "es"):
+        previous = get_language()
+        set_language(lang)
+        try:
+            for letter in "ABCD":
+                fb = check(vae.Q6, letter)
+                assert fb.pending and not fb.passed, fb.message
+                verdicts.add((lang, fb.message.replace(f'"{letter}"', '"?"')))
+            assert check(vae.Q6, 2).pending is False  # a malformed answer is told at once
+        finally:
+            set_language(previous)
+    assert len(verdicts) == 2, verdicts
+    assert any("recorded" in v for _, v in verdicts) and any("registrada" in v for _, v in verdicts)
+    out = capsys.readouterr().out
+    assert "✅" not in out and "plain autoencoder" not in out and "not quite" not in out
+
+
+def test_q6_key_grades_the_right_letter_and_hints_the_wrong_ones():
+    for lang in ("en", "es"):
+        fb = grade(vae.Q6, "A", lang=lang)
+        assert fb.passed and not fb.pending, fb.message
+        for letter, (en, es) in key.Q6_HINTS.items():
+            fb = grade(vae.Q6, letter, lang=lang)
+            assert not fb.passed and not fb.pending
+            assert (en if lang == "en" else es) in fb.message, fb.message
+    assert set(key.Q6_HINTS) == {"B", "C", "D"}
 
 
 # ---------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from shared.exercises import ExerciseError, generate_exercise, main, notebook_text
 
 REPO = Path(__file__).resolve().parent.parent
-CODE_PLACEHOLDER = 'raise NotImplementedError("Exercise: replace this line with your code.")'
+CODE_PLACEHOLDER = 'raise Placeholder("Exercise: replace this line with your code.")'
 
 
 def solution_notebook() -> nbformat.NotebookNode:

@@ -2,14 +2,15 @@
 
 Each chapter has a module (e.g. :mod:`shared.checks.mdn`) that defines its
 questions; :data:`CHAPTERS` maps a chapter name (the exercise notebook's file
-stem) to the module that holds its ``QUESTIONS`` list.
+stem) to the module that holds its ``QUESTIONS`` list. The answer key is not
+here: it lives in :mod:`shared.key`, on the teacher's side only.
 """
 
 from __future__ import annotations
 
 import importlib
 
-from shared.checks.core import Feedback, Question, check, get_language, set_language
+from shared.checks.core import Feedback, Placeholder, Question, check, get_language, set_language
 
 CHAPTERS: dict[str, str] = {
     "mdn": "shared.checks.mdn",
@@ -31,4 +32,4 @@ def questions_for(chapter: str) -> list[Question]:
     return list(importlib.import_module(CHAPTERS[chapter]).QUESTIONS)
 
 
-__all__ = ["CHAPTERS", "Feedback", "Question", "check", "get_language", "questions_for", "set_language"]
+__all__ = ["CHAPTERS", "Feedback", "Placeholder", "Question", "check", "get_language", "questions_for", "set_language"]

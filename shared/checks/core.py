@@ -1,17 +1,23 @@
-"""The machinery shared by every chapter's exercise checks.
+"""The machinery shared by every chapter's exercise checks (no answer key here).
 
-A graded exercise is a :class:`Question`. The *same* question object serves two
-purposes:
+A graded exercise is a :class:`Question`: how to call the student's object
+(``run``) and how to compare its outputs with the expected results
+(``evaluate``). What the expected results *are* is the answer key
+(:mod:`shared.key`): the inputs of every question and the reference
+implementations that compute its answers. The key is not part of the student
+edition and the grading kernel cannot import or read it.
 
-* **immediate feedback** in the student's notebook: ``check(question, obj)``
-  calls the student's function (or reads their answer) on fixed inputs and
-  prints a specific message (shape, dtype, NaN, wrong value, ...);
-* **grading** by :mod:`shared.grading`: the grader makes the inputs with a
-  secret seed *in its own process*, lets the student's kernel compute only the
-  outputs (:func:`probe`), and evaluates those outputs *in its own process*
-  again. Nothing the notebook prints, and no function it redefines or
-  monkeypatches, can change a grade: only the numbers that the student's code
-  computes for the grader's inputs count.
+* **Immediate feedback** in the student's notebook: ``check(question, obj)``
+  calls the student's function on a stored *public* case (inputs and the key's
+  expected results, known wrong answers included, in
+  ``shared/checks/fixtures/<chapter>.npz``) and prints a specific message
+  (shape, dtype, NaN, wrong value, "forgot the max shift"...).
+* **Grading** by :mod:`shared.grading`: the grader draws fresh inputs with a
+  secret seed and runs the key *in its own process*, lets the student's kernel
+  compute only the outputs (:func:`probe`), and evaluates those outputs *in its
+  own process* again. Nothing the notebook prints, and no function it
+  redefines or monkeypatches, can change a grade: only the numbers that the
+  student's code computes for the grader's inputs count.
 
 Inputs and outputs are dictionaries of NumPy arrays so that they cross the
 process boundary as plain data (``.npz`` files read with
@@ -21,6 +27,7 @@ process boundary as plain data (``.npz`` files read with
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -54,19 +61,37 @@ def say(en: str, es: str, lang: str | None = None) -> str:
 
 @dataclass(frozen=True)
 class Feedback:
-    """Result of evaluating one answer."""
+    """Result of evaluating one answer.
+
+    ``pending`` marks an answer that the notebook only records (its format is
+    right) and that only the teacher's grader scores (multiple choice).
+    """
 
     passed: bool
     message: str
+    pending: bool = False
 
 
 class Unanswered(Exception):
     """Raised by a question's ``run`` when the answer is still a placeholder."""
 
 
+class Placeholder(NotImplementedError):
+    """What the body of a generated exercise raises until the student writes the answer.
+
+    It is the only exception reported as "not answered yet"; any other error,
+    including a library's own :class:`NotImplementedError`, is reported as
+    what it is.
+    """
+
+
+#: Message of the placeholder that older generated exercises raised as a plain NotImplementedError.
+LEGACY_PLACEHOLDER_MESSAGE = "Exercise: replace this line with your code."
+
+
 @dataclass(frozen=True)
 class Question:
-    """One graded exercise.
+    """One graded exercise, as the student's notebook sees it (no answer key).
 
     Attributes
     ----------
@@ -78,25 +103,36 @@ class Question:
         Name of the student's object in the notebook (function or variable).
     title : dict
         Short title per language, e.g. ``{"en": "...", "es": "..."}``.
-    make_inputs : callable
-        ``make_inputs(rng) -> Arrays``: test inputs as plain arrays.
     run : callable
         ``run(obj, inputs) -> Arrays``: calls the student's object on the
         inputs and returns its outputs as NumPy arrays. Runs in the student's
         kernel. Raises :class:`Unanswered` for a placeholder answer.
     evaluate : callable
-        ``evaluate(inputs, outputs, lang) -> Feedback``. Pure NumPy/SciPy, runs
-        in the grader's process.
+        ``evaluate(inputs, expected, outputs, lang) -> Feedback``. Compares the
+        outputs with ``expected``, the results that the answer key
+        (:mod:`shared.key`) computed for these inputs. Pure NumPy/SciPy.
+    choice : bool
+        A multiple-choice question: the notebook only checks the format and
+        records the answer; only the grader, which holds the key, scores it.
+
+    The inputs and the expected results come from the answer key, which is not
+    part of the student edition: the notebook's :func:`check` reads stored
+    public cases (``shared/checks/fixtures/<chapter>.npz``); the grader draws
+    fresh secret inputs and runs the key in its own process.
     """
 
     qid: str
     points: float
     target: str
     title: dict[str, str]
-    make_inputs: Callable[[np.random.Generator], Arrays]
     run: Callable[[Any, Arrays], Arrays]
-    evaluate: Callable[[Arrays, Arrays, str], Feedback]
-    feedback_seed: int = field(default=0)
+    evaluate: Callable[[Arrays, Arrays, Arrays, str], Feedback]
+    choice: bool = field(default=False)
+
+    @property
+    def chapter(self) -> str:
+        """The chapter of the question (``"mdn"`` for ``"mdn.q1"``)."""
+        return self.qid.split(".", 1)[0]
 
 
 def is_placeholder(obj: Any) -> bool:
@@ -104,40 +140,82 @@ def is_placeholder(obj: Any) -> bool:
     return obj is Ellipsis or obj is None
 
 
+def is_placeholder_error(exc: BaseException) -> bool:
+    """``True`` for the exception that a generated exercise's body raises."""
+    if isinstance(exc, Placeholder):
+        return True
+    return type(exc) is NotImplementedError and str(exc) == LEGACY_PLACEHOLDER_MESSAGE
+
+
+def error_origin(exc: BaseException) -> str:
+    """Top-level package of the innermost frame that raised ``exc`` (``""`` for the notebook)."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return ""
+    filename = frames[-1].filename.replace("\\", "/")
+    for marker in ("/site-packages/", "/dist-packages/"):
+        if marker in filename:
+            return filename.split(marker, 1)[1].split("/", 1)[0]
+    if "/lib/python" in filename:
+        return "the Python standard library"
+    return ""
+
+
+def describe_error(exc: BaseException) -> str:
+    """``"TypeError: ..."``, plus where it came from when a library raised it."""
+    text = f"{type(exc).__name__}: {exc}"
+    origin = error_origin(exc)
+    return f"{text} [raised inside {origin}]" if origin else text
+
+
 def compute_outputs(question: Question, obj: Any, inputs: Arrays) -> Arrays:
     """Run the student's object on a copy of the inputs; never raises.
 
-    Exceptions (including :class:`NotImplementedError` from an unanswered
-    exercise) are turned into an outputs dictionary holding only
-    :data:`ERROR_KEY`.
+    A placeholder (``...``, ``None``, :class:`Placeholder`) becomes an outputs
+    dictionary holding only :data:`ERROR_KEY` = ``"unanswered"``; any other
+    exception (a library's :class:`NotImplementedError` included) becomes
+    :data:`ERROR_KEY` = its type, message and origin.
     """
     copies = {k: np.array(v, copy=True) for k, v in inputs.items()}
     try:
         if is_placeholder(obj):
             raise Unanswered()
         outputs = question.run(obj, copies)
-    except (Unanswered, NotImplementedError):
+    except Unanswered:
         return {ERROR_KEY: np.array("unanswered")}
     except Exception as exc:  # the student's code may raise anything
-        return {ERROR_KEY: np.array(f"{type(exc).__name__}: {exc}")}
+        if is_placeholder_error(exc):
+            return {ERROR_KEY: np.array("unanswered")}
+        return {ERROR_KEY: np.array(describe_error(exc))}
     return {k: np.asarray(v) for k, v in outputs.items()}
 
 
-def grade_outputs(question: Question, inputs: Arrays, outputs: Arrays, lang: str) -> Feedback:
-    """Evaluate outputs (as produced by :func:`compute_outputs`); never raises."""
-    if ERROR_KEY in outputs:
-        err = str(outputs[ERROR_KEY])
-        if err == "unanswered":
-            return Feedback(False, say(
-                f"`{question.target}` is not answered yet: replace the placeholder with your code.",
-                f"`{question.target}` todavía no tiene respuesta: reemplaza el marcador por tu código.",
-                lang))
+def error_feedback(question: Question, outputs: Arrays, lang: str) -> Feedback | None:
+    """The feedback for an outputs dictionary that carries :data:`ERROR_KEY`, else ``None``."""
+    if ERROR_KEY not in outputs:
+        return None
+    err = str(outputs[ERROR_KEY])
+    if err == "unanswered":
         return Feedback(False, say(
-            f"calling `{question.target}` raised {err}",
-            f"al llamar a `{question.target}` se produjo el error {err}",
+            f"`{question.target}` is not answered yet: replace the placeholder with your code.",
+            f"`{question.target}` todavía no tiene respuesta: reemplaza el marcador por tu código.",
             lang))
+    return Feedback(False, say(
+        f"calling `{question.target}` raised {err}",
+        f"al llamar a `{question.target}` se produjo el error {err}",
+        lang))
+
+
+def grade_outputs(question: Question, inputs: Arrays, expected: Arrays, outputs: Arrays,
+                  lang: str) -> Feedback:
+    """Evaluate outputs (as produced by :func:`compute_outputs`) against ``expected``; never raises."""
+    fb = error_feedback(question, outputs, lang)
+    if fb is not None:
+        return fb
     try:
-        return question.evaluate(inputs, outputs, lang)
+        return question.evaluate(inputs, expected, outputs, lang)
     except Exception as exc:  # malformed outputs (missing keys, wrong types...)
         return Feedback(False, say(
             f"could not evaluate the result of `{question.target}` ({type(exc).__name__}: {exc}).",
@@ -145,8 +223,70 @@ def grade_outputs(question: Question, inputs: Arrays, outputs: Arrays, lang: str
             lang))
 
 
+# ---------------------------------------------------------------------------
+# Public cases: the inputs and expected results that the notebooks' checks use
+# ---------------------------------------------------------------------------
+
+FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
+_public_cache: dict[str, dict[str, tuple[Arrays, Arrays]]] = {}
+
+
+def fixture_path(chapter: str) -> Path:
+    """``shared/checks/fixtures/<chapter>.npz``."""
+    return FIXTURES_DIR / f"{chapter}.npz"
+
+
+def pack_cases(cases: dict[str, tuple[Arrays, Arrays]]) -> Arrays:
+    """``{qid: (inputs, expected)}`` -> flat ``{"<qid>/inputs/<name>": array, ...}``."""
+    flat: Arrays = {}
+    for qid, (inputs, expected) in cases.items():
+        for part, arrays in (("inputs", inputs), ("expected", expected)):
+            for name, value in arrays.items():
+                flat[f"{qid}/{part}/{name}"] = np.asarray(value)
+        flat[f"{qid}/present"] = np.array(True)
+    return flat
+
+
+def unpack_cases(flat: Arrays) -> dict[str, tuple[Arrays, Arrays]]:
+    """Inverse of :func:`pack_cases`."""
+    cases: dict[str, tuple[Arrays, Arrays]] = {}
+    for key, value in flat.items():
+        qid, part, *rest = key.split("/", 2)
+        inputs, expected = cases.setdefault(qid, ({}, {}))
+        if part == "inputs":
+            inputs[rest[0]] = value
+        elif part == "expected":
+            expected[rest[0]] = value
+    return cases
+
+
+def public_case(question: Question) -> tuple[Arrays, Arrays]:
+    """The stored public ``(inputs, expected)`` of a question (for :func:`check`).
+
+    Raises
+    ------
+    FileNotFoundError
+        With the command that regenerates the file when it is missing.
+    """
+    chapter = question.chapter
+    if chapter not in _public_cache:
+        path = fixture_path(chapter)
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"{path} is missing: the course files are incomplete. Regenerate it with "
+                "`python -m shared.key.fixtures` (teacher's repository) or clone the course again.")
+        with np.load(path, allow_pickle=False) as f:
+            _public_cache[chapter] = unpack_cases({k: f[k] for k in f.files})
+    cases = _public_cache[chapter]
+    if question.qid not in cases:
+        raise KeyError(f"no public case for {question.qid} in {fixture_path(chapter)}; "
+                       "regenerate it with `python -m shared.key.fixtures`.")
+    inputs, expected = cases[question.qid]
+    return dict(inputs), dict(expected)
+
+
 def check(question: Question, obj: Any) -> Feedback:
-    """Immediate feedback in a notebook: evaluate ``obj`` and print the verdict.
+    """Immediate feedback in a notebook: evaluate ``obj`` on the public case and print the verdict.
 
     Parameters
     ----------
@@ -158,14 +298,15 @@ def check(question: Question, obj: Any) -> Feedback:
     Returns
     -------
     Feedback
-        ``passed`` and the message that was printed.
+        ``passed`` and the message that was printed. The grader uses other,
+        secret inputs: passing here is necessary, not sufficient.
     """
     lang = _language
-    inputs = question.make_inputs(np.random.default_rng(question.feedback_seed))
+    inputs, expected = public_case(question)
     outputs = compute_outputs(question, obj, inputs)
-    fb = grade_outputs(question, inputs, outputs, lang)
+    fb = grade_outputs(question, inputs, expected, outputs, lang)
     title = question.title.get(lang, question.qid)
-    mark = "✅" if fb.passed else "❌"
+    mark = "📝" if fb.pending else ("✅" if fb.passed else "❌")
     print(f"{mark} {question.qid} — {title}: {fb.message}")
     return fb
 
@@ -324,14 +465,34 @@ def fail(message: str) -> Feedback:
 
 
 # ---------------------------------------------------------------------------
+# Known wrong answers ("variants"): computed by the key, read by the checks
+# ---------------------------------------------------------------------------
+
+Variant = tuple[Any, str, str]
+
+
+def pack_variants(variants: list[Variant], prefix: str = "variant") -> Arrays:
+    """``[(value, en, es), ...]`` -> ``{"<prefix>/<i>/value": ..., ".../en": ..., ".../es": ...}``."""
+    out: Arrays = {f"{prefix}/count": np.array(len(variants))}
+    for i, (value, en, es) in enumerate(variants):
+        out[f"{prefix}/{i}/value"] = np.asarray(value)
+        out[f"{prefix}/{i}/en"] = np.array(en)
+        out[f"{prefix}/{i}/es"] = np.array(es)
+    return out
+
+
+def unpack_variants(expected: Arrays, prefix: str = "variant") -> list[Variant]:
+    """Inverse of :func:`pack_variants` (values as arrays, messages as ``str``)."""
+    n = int(expected[f"{prefix}/count"])
+    return [(np.asarray(expected[f"{prefix}/{i}/value"]), str(expected[f"{prefix}/{i}/en"]),
+             str(expected[f"{prefix}/{i}/es"])) for i in range(n)]
+
+
+# ---------------------------------------------------------------------------
 # Multiple-choice questions
 # ---------------------------------------------------------------------------
 
 CHOICES = ("A", "B", "C", "D")
-
-
-def _no_inputs(rng: np.random.Generator) -> Arrays:
-    return {}
 
 
 def _run_choice(value: Any, inputs: Arrays) -> Arrays:
@@ -340,10 +501,8 @@ def _run_choice(value: Any, inputs: Arrays) -> Arrays:
     return {"answer_type": np.array(type(value).__name__)}
 
 
-def evaluate_choice(outputs: Arrays, target: str, correct: str, right: tuple[str, str],
-                    hints: dict[str, tuple[str, str]], lang: str) -> Feedback:
-    """Feedback on a one-letter answer: ``right`` (en, es) if it is ``correct``, else the
-    letter's hint (en, es), which must help without giving the answer away."""
+def choice_letter(outputs: Arrays, target: str, lang: str) -> str | Feedback:
+    """The letter of a multiple-choice answer, or the :class:`Feedback` on its format."""
     if "answer" not in outputs:
         kind = str(outputs.get("answer_type", np.array("?")))
         return fail(say(f'`{target}` must be a string with one letter, e.g. "A" (with quotes); '
@@ -354,24 +513,27 @@ def evaluate_choice(outputs: Arrays, target: str, correct: str, right: tuple[str
     if letter not in CHOICES:
         return fail(say('write only one letter: "A", "B", "C" or "D".',
                         'escribe solo una letra: "A", "B", "C" o "D".', lang))
-    if letter == correct:
-        return ok(lang, *right)
-    en, es = hints[letter]
-    return fail(say(f"not quite: {en}", f"no exactamente: {es}", lang))
+    return letter
 
 
-def choice_question(qid: str, points: float, target: str, title: dict[str, str], correct: str,
-                    right: tuple[str, str], hints: dict[str, tuple[str, str]]) -> Question:
-    """A multiple-choice :class:`Question` (answers ``"A"``..``"D"``) with a hint per wrong letter.
+def choice_question(qid: str, points: float, target: str, title: dict[str, str]) -> Question:
+    """A multiple-choice :class:`Question` (answers ``"A"``..``"D"``).
 
-    ``right`` is the (en, es) message for the correct letter, which must not be a
-    key of ``hints``; ``hints`` maps every other letter to its (en, es) hint.
+    The notebook's check only validates the format and says that the answer is
+    recorded: which letter is right lives in the answer key
+    (:func:`shared.key.core.choice_key`), so calling :func:`check` with every
+    letter reveals nothing.
     """
-    if correct not in CHOICES or set(hints) != set(CHOICES) - {correct}:
-        raise ValueError(f"{qid}: give hints for exactly the wrong letters {sorted(set(CHOICES) - {correct})}")
 
-    def evaluate(inputs: Arrays, outputs: Arrays, lang: str) -> Feedback:
-        return evaluate_choice(outputs, target, correct, right, hints, lang)
+    def evaluate(inputs: Arrays, expected: Arrays, outputs: Arrays, lang: str) -> Feedback:
+        letter = choice_letter(outputs, target, lang)
+        if isinstance(letter, Feedback):
+            return letter
+        return Feedback(False, say(
+            f'answer "{letter}" recorded. Only your teacher\'s grader scores this question; '
+            "re-read the options and your reasoning before you hand in.",
+            f'respuesta "{letter}" registrada. Solo el corrector de tu docente califica esta '
+            "pregunta; relee las opciones y tu razonamiento antes de entregar.", lang), pending=True)
 
     return Question(qid=qid, points=points, target=target, title=title,
-                    make_inputs=_no_inputs, run=_run_choice, evaluate=evaluate)
+                    run=_run_choice, evaluate=evaluate, choice=True)

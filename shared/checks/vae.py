@@ -11,16 +11,21 @@ Q5    1 pt    NumPy/SciPy: decoding a latent grid built with the inverse CDF
 Q6    1 pt    Interpretation (multiple choice): what happens when the KL weight -> 0
 ====  ======  ==============================================================
 
-``make_inputs`` and ``evaluate`` are pure NumPy/SciPy (they run in the
-grader's process). ``run`` runs in the student's kernel: it imports
-TensorFlow / TensorFlow Probability lazily, calls the student's object and
-returns NumPy arrays.
+This module holds no answer key: ``run`` calls the student's object in the
+student's kernel (importing TensorFlow / TensorFlow Probability lazily) and
+returns NumPy arrays; ``evaluate`` compares them with the ``expected``
+results that the key (:mod:`shared.key.vae`, teacher's side only) computed
+for the same inputs: reference values, reference gradients and the values of
+known wrong answers.
+
+The TensorFlow answers (Q1, Q3, Q4) are what a VAE trains through, so they are
+called as training calls them: under a ``tf.GradientTape`` (the gradient with
+respect to every input that carries a network's parameters is compared with
+the key's) and traced in a ``tf.function`` (as Keras runs ``train_step`` and
+layers). Q2 is NumPy: its derivatives are checked by finite differences.
 
 Notation: the encoder returns ``mu`` and ``log_var`` = log sigma^2, arrays of
-shape ``(N, L)`` (N examples, L latent dimensions). The reference
-implementations (float64) are public functions of this module
-(``ref_reparameterize``, ``ref_kl_standard_normal``, ``ref_mc_kl``,
-``ref_negative_elbo``, ``ref_latent_grid``, ``ref_decode_grid``).
+shape ``(N, L)`` (N examples, L latent dimensions).
 """
 
 from __future__ import annotations
@@ -28,120 +33,19 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import numpy as np
-from scipy.special import log_expit, logsumexp
-from scipy.stats import norm
 
-from shared.checks.core import (Arrays, choice_question, Feedback, Question, close_problem, fail, is_close, ok, result_problem,
-                                say, scalar_problem, scalar_value, to_numpy)
+from shared.checks.core import (Arrays, Feedback, Question, array_problem, choice_question, close_problem,
+                                describe_error, fail, is_close, is_placeholder_error, ok, result_problem, say,
+                                scalar_problem, scalar_value, to_numpy, unpack_variants)
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 
-
-# ---------------------------------------------------------------------------
-# Reference implementations (NumPy, float64)
-# ---------------------------------------------------------------------------
-
-def ref_reparameterize(mu: np.ndarray, log_var: np.ndarray, eps: np.ndarray) -> np.ndarray:
-    """z = mu + sigma * eps with sigma = exp(log_var / 2); any matching shapes."""
-    mu, log_var, eps = (np.asarray(a, dtype=np.float64) for a in (mu, log_var, eps))
-    return mu + np.exp(0.5 * log_var) * eps
-
-
-def ref_kl_standard_normal(mu: np.ndarray, log_var: np.ndarray) -> np.ndarray:
-    """KL(N(mu, diag exp(log_var)) || N(0, I)) per row, shape (N,), in nats.
-
-    ``0.5 * sum_j (mu_j^2 + sigma_j^2 - 1 - log sigma_j^2)``.
-    """
-    mu, log_var = np.asarray(mu, dtype=np.float64), np.asarray(log_var, dtype=np.float64)
-    return 0.5 * np.sum(mu ** 2 + np.exp(log_var) - 1.0 - log_var, axis=-1)
-
-
-def diag_normal_logpdf(z: np.ndarray, mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
-    """log N(z | mu, diag sigma^2), summed over the last axis (broadcasting)."""
-    u = (z - mu) / sigma
-    return np.sum(-0.5 * u * u - np.log(sigma) - 0.5 * LOG_2PI, axis=-1)
-
-
-def mog_logpdf(z: np.ndarray, logits: np.ndarray, loc: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """log p(z) of a mixture of K diagonal Gaussians in L dimensions.
-
-    z: (..., L); logits: (K,); loc, scale: (K, L). Returns shape (...).
-    """
-    log_w = logits - logsumexp(logits)
-    comp = diag_normal_logpdf(z[..., None, :], loc, scale)  # (..., K)
-    return logsumexp(log_w + comp, axis=-1)
-
-
-def laplace_logpdf(z: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """log p(z) of independent Laplace(0, scale) coordinates, summed over the last axis."""
-    return np.sum(-np.log(2.0 * scale) - np.abs(z) / scale, axis=-1)
-
-
-def ref_mc_kl(mu: np.ndarray, log_var: np.ndarray, eps: np.ndarray,
-              prior_logpdf: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-    """Monte-Carlo KL(q(z|x) || p(z)) per example, shape (N,).
-
-    mu, log_var: (N, L); eps: (S, N, L). With z_s = mu + sigma * eps_s,
-    returns mean_s [log q(z_s | x) - log p(z_s)].
-    """
-    mu, log_var, eps = (np.asarray(a, dtype=np.float64) for a in (mu, log_var, eps))
-    sigma = np.exp(0.5 * log_var)
-    z = mu + sigma * eps
-    return np.mean(diag_normal_logpdf(z, mu, sigma) - prior_logpdf(z), axis=0)
-
-
-def bce_with_logits(x: np.ndarray, logits: np.ndarray) -> np.ndarray:
-    """Elementwise -[x log sigmoid(l) + (1 - x) log(1 - sigmoid(l))], computed stably."""
-    return -(x * log_expit(logits) + (1.0 - x) * log_expit(-logits))
-
-
-def ref_negative_elbo_rows(x: np.ndarray, logits: np.ndarray, mu: np.ndarray,
-                           log_var: np.ndarray) -> np.ndarray:
-    """Per-example negative ELBO, shape (N,): BCE summed over pixels + closed-form KL."""
-    x, logits = np.asarray(x, dtype=np.float64), np.asarray(logits, dtype=np.float64)
-    axes = tuple(range(1, x.ndim))
-    return np.sum(bce_with_logits(x, logits), axis=axes) + ref_kl_standard_normal(mu, log_var)
-
-
-def ref_negative_elbo(x, logits, mu, log_var) -> float:
-    """Mean over the batch of the negative ELBO (nats per image)."""
-    return float(np.mean(ref_negative_elbo_rows(x, logits, mu, log_var)))
-
-
-def ref_latent_grid(n: int, p_lo: float = 0.05, p_hi: float = 0.95) -> np.ndarray:
-    """The (n, n, 2) grid of latent points shown by the tile in row i, column j.
-
-    ``g = norm.ppf(linspace(p_lo, p_hi, n))``; tile (i, j) shows
-    ``z = (g[j], g[n - 1 - i])``: z1 grows to the right, z2 grows upwards
-    (row 0 is at the top), like the axes of a scatter plot.
-    """
-    g = norm.ppf(np.linspace(p_lo, p_hi, n))
-    z1 = np.broadcast_to(g[None, :], (n, n))
-    z2 = np.broadcast_to(g[::-1, None], (n, n))
-    return np.stack([z1, z2], axis=-1)
-
-
-def tile(images: np.ndarray) -> np.ndarray:
-    """(n, n, h, w) images -> one (n*h, n*w) image, tile (i, j) at rows i*h.., columns j*w..."""
-    n, m, h, w = images.shape
-    return images.transpose(0, 2, 1, 3).reshape(n * h, m * w)
-
-
-def untile(image: np.ndarray, n: int, h: int, w: int) -> np.ndarray:
-    """Inverse of :func:`tile`: (n*h, n*w) -> (n, n, h, w)."""
-    return image.reshape(n, h, n, w).transpose(0, 2, 1, 3)
-
-
-def ref_decode_grid(decoder: Callable[[np.ndarray], np.ndarray], n: int,
-                    p_lo: float = 0.05, p_hi: float = 0.95) -> np.ndarray:
-    """Decode :func:`ref_latent_grid` and tile the (h, w) images into (n*h, n*w)."""
-    z = ref_latent_grid(n, p_lo, p_hi).reshape(n * n, 2)
-    images = np.asarray(decoder(z))
-    return tile(images.reshape(n, n, *images.shape[1:]))
+#: (en, es) label of a parameter input and (en, es) name of what would not train without its gradient
+Role = tuple[str, str, str, str]
 
 
 # ---------------------------------------------------------------------------
-# Helpers
+# Helpers: messages
 # ---------------------------------------------------------------------------
 
 def wrong_value(got: float, en: str, es: str, lang: str) -> Feedback:
@@ -159,76 +63,213 @@ def first_match(got: Any, variants: list[tuple[Any, str, str]], lang: str,
 
 
 # ---------------------------------------------------------------------------
+# Helpers: calling a TensorFlow answer as training does (student's kernel)
+# ---------------------------------------------------------------------------
+
+def short_error(exc: BaseException, width: int = 300) -> str:
+    """``"Type: message"`` on one line; for an error raised while tracing, the student's line, not
+    TensorFlow's "in user code:" traceback."""
+    text = str(exc).strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if "in user code:" in text and lines:
+        detail = lines[-1]
+    else:
+        detail = f"{type(exc).__name__}: {lines[0] if lines else ''}"
+    return detail if len(detail) <= width else detail[:width] + "..."
+
+
+def _objective(out: Any, weight: Any) -> Any:
+    import tensorflow as tf
+
+    out = tf.cast(tf.convert_to_tensor(out), tf.float32)
+    return tf.reduce_sum(out) if weight is None else tf.reduce_sum(out * weight)
+
+
+def tf_answer(f: Any, build: Callable[[dict[str, Any]], list[Any]], inputs: Arrays, params: tuple[str, ...],
+              shape: tuple[int, ...], weight: str | None = None) -> Arrays:
+    """Call a TensorFlow answer eagerly under a tape, then traced in a ``tf.function``.
+
+    ``f(*build(tensors))`` is the student's function called on arguments built
+    from a dict of tensors made from ``inputs`` (``build`` is not converted by
+    AutoGraph; ``f`` is, as Keras converts a ``train_step``). The objective
+    differentiated is the sum of the result (times ``inputs[weight]`` when
+    given). Returns ``value`` (eager result), ``note`` (``"ok"``,
+    ``"not_tensor"``, ``"shape"`` when its size is not that of ``shape``,
+    ``"gradient_failed: ..."``), ``grad_<k>`` for each parameter the result
+    depends on, and the same from the traced call (``graph_note``,
+    ``graph_value``, ``graph_grad_<k>``).
+
+    An exception of the eager call (the student's error) propagates; nothing
+    else raises.
+    """
+    import tensorflow as tf
+
+    tensors = {k: tf.constant(v) for k, v in inputs.items()}
+    w = None if weight is None else tensors[weight]
+    build = tf.autograph.experimental.do_not_convert(build)
+    result: Arrays = {}
+    with tf.GradientTape() as tape:
+        for k in params:
+            tape.watch(tensors[k])
+        out = f(*build(tensors))
+        result["value"] = to_numpy(out)
+        if not tf.is_tensor(out):
+            result["note"] = np.array("not_tensor")
+            return result
+        try:
+            wrong_size = int(np.prod(out.shape)) != int(np.prod(shape))
+        except Exception:  # e.g. a ragged tensor, whose shape has unknown dimensions
+            wrong_size = True
+        if wrong_size:
+            result["note"] = np.array("shape")
+            return result
+        try:
+            objective = _objective(out, w)
+        except Exception as exc:  # e.g. a string tensor
+            result["note"] = np.array(f"gradient_failed: {short_error(exc)}")
+            return result
+    try:
+        grads = tape.gradient(objective, [tensors[k] for k in params])
+        for k, g in zip(params, grads):
+            if g is not None:
+                result[f"grad_{k}"] = tf.convert_to_tensor(g).numpy()
+        result["note"] = np.array("ok")
+    except Exception as exc:  # the graph may be broken in many ways
+        result["note"] = np.array(f"gradient_failed: {short_error(exc)}")
+        return result
+
+    @tf.function
+    def traced(tensors):
+        with tf.GradientTape() as tape:
+            for k in params:
+                tape.watch(tensors[k])
+            out = tf.convert_to_tensor(f(*build(tensors)))
+            objective = _objective(out, None if weight is None else tensors[weight])
+        grads = tape.gradient(objective, [tensors[k] for k in params])
+        return out, {k: tf.convert_to_tensor(g) for k, g in zip(params, grads) if g is not None}
+
+    try:
+        value, grads = traced(tensors)
+        result["graph_value"] = value.numpy()
+        for k, g in grads.items():
+            result[f"graph_grad_{k}"] = g.numpy()
+        result["graph_note"] = np.array("ok")
+    except Exception as exc:  # works eagerly but not when traced, as in fit()
+        result["graph_note"] = np.array(f"graph_failed: {short_error(exc)}")
+    return result
+
+
+def prefixed(prefix: str, arrays: Arrays) -> Arrays:
+    return {f"{prefix}{k}": v for k, v in arrays.items()}
+
+
+def unprefixed(prefix: str, arrays: Arrays) -> Arrays:
+    return {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+
+def tf_gradient_feedback(name: str, outputs: Arrays, expected: Arrays, params: tuple[str, ...],
+                         roles: dict[str, Role], hints: dict[str, tuple[str, str]], lang: str,
+                         prefix: str = "") -> str | None:
+    """Message for a TensorFlow answer whose value is right but which training could not use.
+
+    Checks, in order: a TensorFlow tensor was returned; the gradient reaches every
+    parameter input and equals the key's (``expected["grad_<k>"]``); the answer
+    traces in ``tf.function`` and gives there the same value and gradients.
+    ``prefix`` is put in front of the message (e.g. "with a Laplace prior: ").
+    """
+    note = str(outputs.get("note", "missing"))
+    if note == "not_tensor":
+        return prefix + say(
+            f"the value is right, but `{name}` must return a TensorFlow tensor (no `.numpy()`, `float()` or "
+            "NumPy functions): a NumPy number is not differentiable, so training could not use it (no gradient "
+            "would reach the network's weights).",
+            f"el valor es correcto, pero `{name}` debe devolver un tensor de TensorFlow (sin `.numpy()`, "
+            "`float()` ni funciones de NumPy): un número de NumPy no es diferenciable y el entrenamiento no "
+            "podría usarlo (ningún gradiente llegaría a los pesos de la red).", lang)
+    if note != "ok":
+        return prefix + say(f"the value is right, but the gradient could not be computed ({note}).",
+                            f"el valor es correcto, pero no se pudo calcular el gradiente ({note}).", lang)
+    for k in params:
+        if f"grad_{k}" not in outputs:
+            label_en, label_es, who_en, who_es = roles[k]
+            return prefix + say(
+                f"the value is right, but no gradient reaches {label_en} (`{k}`), so {who_en} would never "
+                "train: use TensorFlow operations only (no `.numpy()`, NumPy functions or `tf.stop_gradient`).",
+                f"el valor es correcto, pero ningún gradiente llega a {label_es} (`{k}`), así que {who_es} nunca "
+                "se entrenaría: usa solo operaciones de TensorFlow (sin `.numpy()`, funciones de NumPy ni "
+                "`tf.stop_gradient`).", lang)
+    for k in params:
+        label_en, label_es, _, _ = roles[k]
+        grad, want = np.asarray(outputs[f"grad_{k}"]), np.asarray(expected[f"grad_{k}"])
+        problem = array_problem(f"grad[{k}]", grad, want.shape, lang)
+        scale = float(np.max(np.abs(want))) if want.size else 0.0
+        problem = problem or close_problem(f"grad[{k}]", grad, want, lang, rtol=1e-3, atol=1e-4 * scale + 1e-6)
+        if problem:
+            hint_en, hint_es = hints.get(k, ("", ""))
+            return prefix + say(
+                f"the value is right, but the gradient with respect to {label_en} (`{k}`) is wrong{hint_en} "
+                + problem,
+                f"el valor es correcto, pero el gradiente respecto de {label_es} (`{k}`) es incorrecto{hint_es} "
+                + problem, lang)
+    graph_note = str(outputs.get("graph_note", "missing"))
+    if graph_note != "ok":
+        detail = graph_note[len("graph_failed: "):] if graph_note.startswith("graph_failed: ") else graph_note
+        return prefix + say(
+            f"the value and gradients are right eagerly, but `{name}` fails inside `tf.function`, which is how "
+            f"Keras runs `train_step` and layers during `fit` ({detail}). Use TensorFlow operations only "
+            "(no `.numpy()`, `float()` or Python `if` on tensor values).",
+            f"el valor y los gradientes son correctos en modo inmediato, pero `{name}` falla dentro de "
+            f"`tf.function`, que es como Keras ejecuta `train_step` y las capas durante `fit` ({detail}). Usa "
+            "solo operaciones de TensorFlow (sin `.numpy()`, `float()` ni `if` de Python sobre valores de "
+            "tensores).", lang)
+    pairs = [("value", "graph_value")] + [(f"grad_{k}", f"graph_grad_{k}") for k in params]
+    for eager_key, graph_key in pairs:
+        eager = np.asarray(outputs[eager_key], dtype=np.float64)
+        scale = float(np.max(np.abs(eager))) if eager.size else 0.0
+        if graph_key not in outputs or not is_close(outputs[graph_key], eager, rtol=1e-4,
+                                                    atol=1e-5 * scale + 1e-6):
+            what_en = "value" if eager_key == "value" else f"gradient with respect to `{eager_key[5:]}`"
+            what_es = "valor" if eager_key == "value" else f"gradiente respecto de `{eager_key[5:]}`"
+            return prefix + say(
+                f"`{name}` is right eagerly, but inside `tf.function` (how Keras trains) its {what_en} is "
+                "different or missing: do not let the result depend on eager execution (`.numpy()`, "
+                "`tf.executing_eagerly()`, Python side effects).",
+                f"`{name}` es correcto en modo inmediato, pero dentro de `tf.function` (como entrena Keras) su "
+                f"{what_es} es distinto o no existe: no hagas que el resultado dependa del modo inmediato "
+                "(`.numpy()`, `tf.executing_eagerly()`, efectos secundarios de Python).", lang)
+    return None
+
+
+# ---------------------------------------------------------------------------
 # Q1. TensorFlow: reparameterisation
 # ---------------------------------------------------------------------------
 
-Q1_N, Q1_L = 24, 3
-
-
-def make_q1(rng: np.random.Generator) -> Arrays:
-    n, l = Q1_N, Q1_L
-    return {"mu": rng.normal(0.0, 1.5, (n, l)).astype(np.float32),
-            "log_var": rng.uniform(-3.0, 2.0, (n, l)).astype(np.float32),
-            "eps": rng.normal(0.0, 1.0, (n, l)).astype(np.float32),
-            "w": rng.normal(0.0, 1.0, (n, l)).astype(np.float32)}
+#: the inputs that carry the encoder's parameters, whose gradients Q1 checks
+Q1_PARAMS = ("mu", "log_var")
+Q1_ROLES: dict[str, Role] = {
+    "mu": ("μ", "μ", "the encoder's mean", "la media del codificador"),
+    "log_var": ("log σ²", "log σ²", "the encoder's variance", "la varianza del codificador"),
+}
+Q1_HINTS = {
+    "mu": (": ∂z/∂μ should be 1 per coordinate. Is μ cut off from part of the graph?",
+           ": ∂z/∂μ debería ser 1 en cada coordenada. ¿Separaste μ de una parte del grafo?"),
+    "log_var": (": ∂z/∂log σ² should be ½ · σ · ε. Was σ computed outside the graph (`tf.stop_gradient`, a "
+                "constant)?",
+                ": ∂z/∂log σ² debería ser ½ · σ · ε. ¿Calculaste σ fuera del grafo (`tf.stop_gradient`, una "
+                "constante)?"),
+}
 
 
 def run_q1(f: Any, inputs: Arrays) -> Arrays:
-    import tensorflow as tf
-
-    mu, log_var = tf.constant(inputs["mu"]), tf.constant(inputs["log_var"])
-    eps, w = tf.constant(inputs["eps"]), tf.constant(inputs["w"])
-    nan = np.full(inputs["mu"].shape, np.nan, dtype=np.float32)
-    grads: list[Any] = [None, None]
-    with tf.GradientTape() as tape:
-        tape.watch([mu, log_var])
-        z = f(mu, log_var, eps)
-        if not (tf.is_tensor(z) or isinstance(z, tf.Variable)):
-            note = "not_tensor"
-        elif tuple(z.shape) != tuple(inputs["mu"].shape):
-            note = "shape"
-        else:
-            note = "ok"
-            objective = tf.reduce_sum(tf.cast(z, tf.float32) * w)
-    if note == "ok":
-        try:
-            grads = tape.gradient(objective, [mu, log_var])
-        except Exception as exc:  # the graph may be broken in many ways
-            note = f"gradient_failed: {type(exc).__name__}: {exc}"
-    return {"z": to_numpy(z), "grad_note": np.array(note),
-            "grad_mu": nan if grads[0] is None else grads[0].numpy(),
-            "grad_log_var": nan if grads[1] is None else grads[1].numpy()}
+    """``z = f(mu, log_var, eps)``; the gradients of ``sum(z * w)`` w.r.t. ``mu`` and ``log_var``."""
+    return tf_answer(f, lambda t: [t["mu"], t["log_var"], t["eps"]], inputs, Q1_PARAMS,
+                     shape=inputs["mu"].shape, weight="w")
 
 
-def q1_variants(mu, log_var, eps) -> list[tuple[np.ndarray, str, str]]:
-    return [
-        (mu + np.exp(log_var) * eps,
-         "you used exp(log_var) = σ² as the scale (the bug of the seed notebook). The standard deviation "
-         "is σ = exp(½ · log σ²): `tf.exp(0.5 * log_var)`.",
-         "usaste exp(log_var) = σ² como escala (el error del cuaderno original). La desviación estándar "
-         "es σ = exp(½ · log σ²): `tf.exp(0.5 * log_var)`."),
-        (mu + log_var * eps,
-         "you used log_var itself as the scale; log_var is log σ², so σ = exp(½ · log_var).",
-         "usaste el propio log_var como escala; log_var es log σ², así que σ = exp(½ · log_var)."),
-        (mu + np.exp(-0.5 * log_var) * eps,
-         "you multiplied ε by 1/σ: the exponent is +½ · log_var, not −½ · log_var.",
-         "multiplicaste ε por 1/σ: el exponente es +½ · log_var, no −½ · log_var."),
-        (mu + eps,
-         "σ is missing: z = μ + σ · ε, with σ = exp(½ · log_var).",
-         "falta σ: z = μ + σ · ε, con σ = exp(½ · log_var)."),
-        (mu,
-         "you returned μ: the noise term σ · ε is missing (without it the VAE is a plain autoencoder).",
-         "devolviste μ: falta el término de ruido σ · ε (sin él, el VAE es un autoencoder común)."),
-        (mu * np.exp(0.5 * log_var) + eps,
-         "μ and ε are swapped: z = μ + σ · ε.",
-         "μ y ε están intercambiados: z = μ + σ · ε."),
-    ]
-
-
-def evaluate_q1(inputs: Arrays, outputs: Arrays, lang: str) -> Feedback:
+def evaluate_q1(inputs: Arrays, expected: Arrays, outputs: Arrays, lang: str) -> Feedback:
     name = "reparameterize"
-    mu, log_var, eps, w = (np.asarray(inputs[k], dtype=np.float64) for k in ("mu", "log_var", "eps", "w"))
-    z = np.asarray(outputs["z"])
+    mu, eps = (np.asarray(inputs[k], dtype=np.float64) for k in ("mu", "eps"))
+    z = np.asarray(outputs["value"])
     if z.dtype.kind == "f" and z.shape == mu.shape and np.isnan(z).any():
         return fail(say(
             f"`{name}` returned NaN: did you take the square root (or log) of log_var? log_var is often "
@@ -238,13 +279,12 @@ def evaluate_q1(inputs: Arrays, outputs: Arrays, lang: str) -> Feedback:
     problem = result_problem(name, z, mu.shape, lang)
     if problem:
         return fail(problem)
-    sigma = np.exp(0.5 * log_var)
-    want = mu + sigma * eps
+    want = expected["z"]
     if not is_close(z, want, rtol=1e-5, atol=1e-5):
-        message = first_match(z, q1_variants(mu, log_var, eps), lang, rtol=1e-5, atol=1e-5)
+        message = first_match(z, unpack_variants(expected), lang, rtol=1e-5, atol=1e-5)
         if message:
             return fail(message)
-        r = (z.astype(np.float64) - mu) / sigma
+        r = (z.astype(np.float64) - mu) / expected["sigma"]
         if abs(np.mean(r)) < 0.6 and 0.6 < np.std(r) < 1.5 and np.corrcoef(r.ravel(), eps.ravel())[0, 1] < 0.5:
             return fail(say(
                 "(z − μ)/σ looks like standard normal noise, but it is not the `eps` you were given: "
@@ -252,113 +292,55 @@ def evaluate_q1(inputs: Arrays, outputs: Arrays, lang: str) -> Feedback:
                 "(z − μ)/σ parece ruido normal estándar, pero no es el `eps` que recibiste: no generes "
                 "ruido nuevo dentro de la función, usa `eps`.", lang))
         return fail(close_problem("z", z, want, lang, rtol=1e-5, atol=1e-5))
-    note = str(outputs["grad_note"])
-    if note == "not_tensor":
-        return fail(say(
-            f"the value is right, but `{name}` must return a TensorFlow tensor (no `.numpy()` nor NumPy "
-            "functions), so that gradients reach μ and log σ².",
-            f"el valor es correcto, pero `{name}` debe devolver un tensor de TensorFlow (sin `.numpy()` ni "
-            "funciones de NumPy) para que los gradientes lleguen a μ y a log σ².", lang))
-    if note != "ok":
-        return fail(say(f"the value is right, but the gradient could not be computed ({note}).",
-                        f"el valor es correcto, pero no se pudo calcular el gradiente ({note}).", lang))
-    grad_mu, grad_lv = np.asarray(outputs["grad_mu"]), np.asarray(outputs["grad_log_var"])
-    for label, grad in (("μ", grad_mu), ("log σ²", grad_lv)):
-        if np.isnan(grad).all():
-            return fail(say(
-                f"the value is right, but no gradient reaches {label}: use TensorFlow operations only "
-                "(no `.numpy()`, NumPy functions or `tf.stop_gradient`).",
-                f"el valor es correcto, pero ningún gradiente llega a {label}: usa solo operaciones de "
-                "TensorFlow (sin `.numpy()`, funciones de NumPy ni `tf.stop_gradient`).", lang))
-    want_lv = w * 0.5 * sigma * eps
-    if not is_close(grad_lv, want_lv, rtol=1e-4, atol=1e-5):
-        return fail(say(
-            "the value is right, but the gradient with respect to log σ² is not ½ · σ · ε: was σ computed "
-            "outside the graph (`tf.stop_gradient`, a constant)? "
-            + close_problem("grad log σ²", grad_lv, want_lv, "en", rtol=1e-4, atol=1e-5),
-            "el valor es correcto, pero el gradiente respecto de log σ² no es ½ · σ · ε: ¿calculaste σ fuera "
-            "del grafo (`tf.stop_gradient`, una constante)? "
-            + close_problem("grad log σ²", grad_lv, want_lv, "es", rtol=1e-4, atol=1e-5), lang))
-    if not is_close(grad_mu, w, rtol=1e-4, atol=1e-5):
-        return fail(say("the value is right, but the gradient with respect to μ is not 1 per coordinate: "
-                        + close_problem("grad μ", grad_mu, w, "en", rtol=1e-4, atol=1e-5),
-                        "el valor es correcto, pero el gradiente respecto de μ no es 1 por coordenada: "
-                        + close_problem("grad μ", grad_mu, w, "es", rtol=1e-4, atol=1e-5), lang))
+    message = tf_gradient_feedback(name, outputs, expected, Q1_PARAMS, Q1_ROLES, Q1_HINTS, lang)
+    if message:
+        return fail(message)
     return ok(lang, "correct! z = μ + σ · ε, and the gradients reach μ (∂z/∂μ = 1) and log σ² "
-                    "(∂z/∂log σ² = ½ · σ · ε).",
+                    "(∂z/∂log σ² = ½ · σ · ε), also inside tf.function.",
               "¡correcto! z = μ + σ · ε, y los gradientes llegan a μ (∂z/∂μ = 1) y a log σ² "
-              "(∂z/∂log σ² = ½ · σ · ε).")
+              "(∂z/∂log σ² = ½ · σ · ε), también dentro de tf.function.")
 
 
 Q1 = Question(
     qid="vae.q1", points=2, target="reparameterize",
     title={"en": "The reparameterisation trick (TensorFlow)",
            "es": "El truco de reparametrización (TensorFlow)"},
-    make_inputs=make_q1, run=run_q1, evaluate=evaluate_q1)
+    run=run_q1, evaluate=evaluate_q1)
 
 
 # ---------------------------------------------------------------------------
 # Q2. NumPy: closed-form KL to N(0, I)
 # ---------------------------------------------------------------------------
 
-Q2_N, Q2_L = 30, 4
-#: Monte-Carlo draws per example used by the check (fixed seed, grader side)
+#: Monte-Carlo draws per example of the estimate shown next to the closed form (key side)
 Q2_MC_DRAWS = 4000
-
-
-def make_q2(rng: np.random.Generator) -> Arrays:
-    n, l = Q2_N, Q2_L
-    return {"mu": rng.normal(0.0, 1.5, (n, l)), "log_var": rng.uniform(-4.0, 2.0, (n, l))}
+#: step of the central finite differences that check the derivatives of the NumPy answer
+Q2_FD_STEP = 1e-3
+#: the directions along which the derivatives are checked, per parameter input
+Q2_FD = {"mu": "dir_mu", "log_var": "dir_log_var"}
 
 
 def run_q2(f: Any, inputs: Arrays) -> Arrays:
-    return {"kl": to_numpy(f(inputs["mu"], inputs["log_var"]))}
+    """The KL, and the KL at inputs moved by ± step along a direction (finite differences)."""
+    mu, log_var = inputs["mu"], inputs["log_var"]
+    result: Arrays = {"kl": to_numpy(f(mu.copy(), log_var.copy()))}
+    try:
+        for k, direction in Q2_FD.items():
+            for sign, label in ((1.0, "plus"), (-1.0, "minus")):
+                moved = {"mu": mu.copy(), "log_var": log_var.copy()}
+                moved[k] = moved[k] + sign * Q2_FD_STEP * inputs[direction]
+                result[f"fd_{k}_{label}"] = to_numpy(f(moved["mu"], moved["log_var"]))
+        result["fd_note"] = np.array("ok")
+    except Exception as exc:  # the first call worked; report, do not raise
+        result["fd_note"] = np.array(describe_error(exc))
+    return result
 
 
-def mc_kl_standard_normal(mu: np.ndarray, log_var: np.ndarray, draws: int = Q2_MC_DRAWS,
-                          seed: int = 12345) -> tuple[np.ndarray, np.ndarray]:
-    """Monte-Carlo estimate of KL(q || N(0, I)) per row and its standard error, both (N,)."""
-    rng = np.random.default_rng(seed)
-    sigma = np.exp(0.5 * log_var)
-    eps = rng.standard_normal((draws, *mu.shape))
-    z = mu + sigma * eps
-    # log q(z) - log p(z), the constants cancel
-    terms = np.sum(-0.5 * eps ** 2 - 0.5 * log_var + 0.5 * z ** 2, axis=-1)  # (S, N)
-    return terms.mean(axis=0), terms.std(axis=0, ddof=1) / np.sqrt(draws)
-
-
-def q2_variants(mu, log_var) -> list[tuple[np.ndarray, str, str]]:
-    ref = ref_kl_standard_normal(mu, log_var)
-    l = mu.shape[1]
-    var = np.exp(log_var)
-    return [
-        (2 * ref, "the factor ½ is missing.", "falta el factor ½."),
-        (ref / l,
-         "you averaged over the latent dimensions; the KL of independent coordinates is their SUM.",
-         "promediaste sobre las dimensiones latentes; la KL de coordenadas independientes es su SUMA."),
-        (-ref, "the sign is flipped: a KL divergence is never negative.",
-         "el signo está invertido: una divergencia KL nunca es negativa."),
-        (ref + 0.5 * l, "the −1 inside the sum is missing (it makes KL = 0 when μ = 0 and σ² = 1).",
-         "falta el −1 dentro de la suma (es el que hace KL = 0 cuando μ = 0 y σ² = 1)."),
-        (ref - 0.5 * np.sum(mu ** 2, axis=1), "the μ² term is missing.", "falta el término μ²."),
-        (0.5 * np.sum(mu ** 2 + np.exp(2 * log_var) - 1 - 2 * log_var, axis=1),
-         "you treated log_var as log σ; it is log σ², so σ² = exp(log_var).",
-         "trataste log_var como log σ; es log σ², así que σ² = exp(log_var)."),
-        (0.5 * np.sum(mu ** 2 + np.exp(0.5 * log_var) - 1 - log_var, axis=1),
-         "you used σ = exp(½ · log_var) where σ² = exp(log_var) goes.",
-         "usaste σ = exp(½ · log_var) donde va σ² = exp(log_var)."),
-        (0.5 * np.sum((1 + mu ** 2) / var - 1 + log_var, axis=1),
-         "that is KL(N(0, I) ‖ q), the other direction: the ELBO needs KL(q(z|x) ‖ p(z)).",
-         "esa es KL(N(0, I) ‖ q), la otra dirección: el ELBO necesita KL(q(z|x) ‖ p(z))."),
-    ]
-
-
-def evaluate_q2(inputs: Arrays, outputs: Arrays, lang: str) -> Feedback:
+def evaluate_q2(inputs: Arrays, expected: Arrays, outputs: Arrays, lang: str) -> Feedback:
     name = "kl_to_standard_normal"
-    mu, log_var = np.asarray(inputs["mu"], dtype=np.float64), np.asarray(inputs["log_var"], dtype=np.float64)
-    n, l = mu.shape
+    n, l = inputs["mu"].shape
     kl = np.asarray(outputs["kl"])
-    ref = ref_kl_standard_normal(mu, log_var)
+    ref = expected["kl"]
     if kl.dtype.kind in "iuf" and kl.size == 1:
         return fail(say(f"`{name}` returned one number; return one KL per example, shape ({n},): "
                         "sum over the latent axis only (`axis=1`).",
@@ -372,30 +354,61 @@ def evaluate_q2(inputs: Arrays, outputs: Arrays, lang: str) -> Feedback:
     problem = result_problem(name, kl, (n,), lang)
     if problem:
         return fail(problem)
-    mc, se = mc_kl_standard_normal(mu, log_var)
-    if is_close(kl, ref, rtol=1e-6, atol=1e-6):
-        return ok(lang,
-                  f"correct! e.g. example 0: KL = {kl[0]:.4f} nats; a Monte-Carlo estimate E_q[log q − log p] "
-                  f"with {Q2_MC_DRAWS} draws gives {mc[0]:.3f} ± {2 * se[0]:.3f}.",
-                  f"¡correcto! p. ej. en el ejemplo 0: KL = {kl[0]:.4f} nats; una estimación de Monte Carlo "
-                  f"E_q[log q − log p] con {Q2_MC_DRAWS} muestras da {mc[0]:.3f} ± {2 * se[0]:.3f}.")
-    message = first_match(kl, q2_variants(mu, log_var), lang, rtol=1e-6, atol=1e-6)
+    mc, se = expected["mc"], expected["mc_se"]
+    if not is_close(kl, ref, rtol=1e-6, atol=1e-6):
+        message = first_match(kl, unpack_variants(expected), lang, rtol=1e-6, atol=1e-6)
+        if message:
+            return fail(message)
+        i = int(np.argmax(np.abs(kl - ref)))
+        return fail(say(
+            f"`{name}` is not the closed-form KL: example {i} gives {kl[i]:.5g}, the closed form "
+            f"½ Σ (μ² + σ² − 1 − log σ²) gives {ref[i]:.5g}, and a Monte-Carlo estimate with {Q2_MC_DRAWS} "
+            f"draws gives {mc[i]:.4g} ± {2 * se[i]:.2g}.",
+            f"`{name}` no es la KL en forma cerrada: el ejemplo {i} da {kl[i]:.5g}, la forma cerrada "
+            f"½ Σ (μ² + σ² − 1 − log σ²) da {ref[i]:.5g}, y una estimación de Monte Carlo con {Q2_MC_DRAWS} "
+            f"muestras da {mc[i]:.4g} ± {2 * se[i]:.2g}.", lang))
+    message = fd_problem(name, outputs, expected, n, lang)
     if message:
         return fail(message)
-    i = int(np.argmax(np.abs(kl - ref)))
-    return fail(say(
-        f"`{name}` is not the closed-form KL: example {i} gives {kl[i]:.5g}, the closed form "
-        f"½ Σ (μ² + σ² − 1 − log σ²) gives {ref[i]:.5g}, and a Monte-Carlo estimate with {Q2_MC_DRAWS} "
-        f"draws gives {mc[i]:.4g} ± {2 * se[i]:.2g}.",
-        f"`{name}` no es la KL en forma cerrada: el ejemplo {i} da {kl[i]:.5g}, la forma cerrada "
-        f"½ Σ (μ² + σ² − 1 − log σ²) da {ref[i]:.5g}, y una estimación de Monte Carlo con {Q2_MC_DRAWS} "
-        f"muestras da {mc[i]:.4g} ± {2 * se[i]:.2g}.", lang))
+    return ok(lang,
+              f"correct! e.g. example 0: KL = {kl[0]:.4f} nats; a Monte-Carlo estimate E_q[log q − log p] "
+              f"with {Q2_MC_DRAWS} draws gives {mc[0]:.3f} ± {2 * se[0]:.3f}.",
+              f"¡correcto! p. ej. en el ejemplo 0: KL = {kl[0]:.4f} nats; una estimación de Monte Carlo "
+              f"E_q[log q − log p] con {Q2_MC_DRAWS} muestras da {mc[0]:.3f} ± {2 * se[0]:.3f}.")
+
+
+def fd_problem(name: str, outputs: Arrays, expected: Arrays, n: int, lang: str) -> str | None:
+    """Message when the derivatives of the NumPy KL (finite differences) differ from the key's."""
+    note = str(outputs.get("fd_note", "missing"))
+    if note != "ok":
+        return say(f"the values are right, but calling `{name}` again with slightly moved inputs raised {note}.",
+                   f"los valores son correctos, pero al llamar otra vez a `{name}` con entradas apenas movidas "
+                   f"se produjo el error {note}.", lang)
+    labels = {"mu": ("μ", "μ", "∂KL/∂μ = μ"), "log_var": ("log σ²", "log σ²", "∂KL/∂log σ² = ½ (σ² − 1)")}
+    for k in Q2_FD:
+        plus, minus = np.asarray(outputs[f"fd_{k}_plus"]), np.asarray(outputs[f"fd_{k}_minus"])
+        label_en, label_es, formula = labels[k]
+        problem = result_problem(name, plus, (n,), lang) or result_problem(name, minus, (n,), lang)
+        want = np.asarray(expected[f"dkl_{k}"])
+        if problem is None:
+            slope = (plus.astype(np.float64) - minus.astype(np.float64)) / (2.0 * Q2_FD_STEP)
+            if np.allclose(slope, want, rtol=1e-3, atol=1e-2):
+                continue
+            problem = close_problem(f"∂{name}/∂{k}", slope, want, lang, rtol=1e-3, atol=1e-2)
+        return say(
+            f"the values are right at these inputs, but the KL does not change with {label_en} as it should "
+            f"({formula}): with {label_en} moved slightly, {problem} Compute it from the arguments every time "
+            "(no stored or cached results).",
+            f"los valores son correctos en estas entradas, pero la KL no cambia con {label_es} como debería "
+            f"({formula}): con {label_es} apenas movido, {problem} Calcúlala a partir de los argumentos cada vez "
+            "(sin resultados guardados).", lang)
+    return None
 
 
 Q2 = Question(
     qid="vae.q2", points=2, target="kl_to_standard_normal",
     title={"en": "Closed-form KL to N(0, I) (NumPy)", "es": "KL en forma cerrada respecto de N(0, I) (NumPy)"},
-    make_inputs=make_q2, run=run_q2, evaluate=evaluate_q2)
+    run=run_q2, evaluate=evaluate_q2)
 
 
 # ---------------------------------------------------------------------------
@@ -403,113 +416,91 @@ Q2 = Question(
 # ---------------------------------------------------------------------------
 
 Q3_N, Q3_L, Q3_S, Q3_K = 12, 2, 64, 3
-#: draws per example of the (fixed-seed) high-precision estimate used to diagnose fresh noise
+#: draws per example of the (fixed-seed) high-precision estimate used to diagnose fresh noise (key side)
 Q3_TRUE_DRAWS = 20000
 PRIORS = ("mixture", "laplace")
+#: the inputs that carry parameters (encoder; a learnt prior), per prior
+Q3_PARAMS = {"mixture": ("mu", "log_var", "mix_logits", "mix_loc", "mix_scale"),
+             "laplace": ("mu", "log_var", "laplace_scale")}
+Q3_LABELS = {"mixture": ("a mixture-of-Gaussians prior", "una distribución a priori de mezcla de gaussianas"),
+             "laplace": ("a Laplace prior", "una distribución a priori de Laplace")}
+_PRIOR_WHO = ("a learnt prior", "una distribución a priori aprendida")
+Q3_ROLES: dict[str, Role] = {
+    "mu": ("μ", "μ", "the encoder's mean", "la media del codificador"),
+    "log_var": ("log σ²", "log σ²", "the encoder's variance", "la varianza del codificador"),
+    "mix_logits": ("the prior's mixture logits", "los logits de la mezcla a priori", *_PRIOR_WHO),
+    "mix_loc": ("the prior's component means", "las medias de las componentes a priori", *_PRIOR_WHO),
+    "mix_scale": ("the prior's component scales", "las escalas de las componentes a priori", *_PRIOR_WHO),
+    "laplace_scale": ("the Laplace prior's scale", "la escala de la Laplace a priori", *_PRIOR_WHO),
+}
+_Q3_ENCODER_HINT = (
+    ": are the samples z = μ + σ · eps still connected to μ and σ? With `tf.stop_gradient(z)` (or z rebuilt "
+    "from NumPy) the reparameterisation gradient is lost, and q(z|x) would be pushed by log q alone.",
+    ": ¿siguen conectadas las muestras z = μ + σ · eps con μ y σ? Con `tf.stop_gradient(z)` (o z reconstruida "
+    "desde NumPy) se pierde el gradiente de la reparametrización, y q(z|x) solo se movería por log q.")
+_Q3_PRIOR_HINT = (": is `prior.log_prob(z)` cut off from the graph?",
+                  ": ¿está `prior.log_prob(z)` separado del grafo?")
+Q3_HINTS = {"mu": _Q3_ENCODER_HINT, "log_var": _Q3_ENCODER_HINT, "mix_logits": _Q3_PRIOR_HINT,
+            "mix_loc": _Q3_PRIOR_HINT, "mix_scale": _Q3_PRIOR_HINT, "laplace_scale": _Q3_PRIOR_HINT}
 
 
-def make_q3(rng: np.random.Generator) -> Arrays:
-    n, l, s, k = Q3_N, Q3_L, Q3_S, Q3_K
-    return {"mu": rng.normal(0.0, 1.2, (n, l)).astype(np.float32),
-            "log_var": rng.uniform(-2.5, 0.5, (n, l)).astype(np.float32),
-            "eps": rng.normal(0.0, 1.0, (s, n, l)).astype(np.float32),
-            "mix_logits": rng.normal(0.0, 1.0, k).astype(np.float32),
-            "mix_loc": rng.normal(0.0, 2.0, (k, l)).astype(np.float32),
-            "mix_scale": rng.uniform(0.4, 1.2, (k, l)).astype(np.float32),
-            "laplace_scale": np.full(l, rng.uniform(0.5, 1.5), dtype=np.float32)}
-
-
-def prior_logpdfs(inputs: Arrays) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
-    """NumPy log-densities of the two priors of Q3, keyed like :data:`PRIORS`."""
-    logits, loc, scale = (np.asarray(inputs[k], dtype=np.float64) for k in ("mix_logits", "mix_loc", "mix_scale"))
-    b = np.asarray(inputs["laplace_scale"], dtype=np.float64)
-    return {"mixture": lambda z: mog_logpdf(z, logits, loc, scale),
-            "laplace": lambda z: laplace_logpdf(z, b)}
-
-
-def run_q3(f: Any, inputs: Arrays) -> Arrays:
+def q3_prior(prior: str, t: dict[str, Any]) -> Any:
+    """The TFP prior of Q3 (``"mixture"`` or ``"laplace"``) built from the tensors ``t``."""
     import tensorflow as tf
     import tensorflow_probability as tfp
 
     tfd = tfp.distributions
-    mixture = tfd.MixtureSameFamily(
-        mixture_distribution=tfd.Categorical(logits=tf.constant(inputs["mix_logits"])),
-        components_distribution=tfd.MultivariateNormalDiag(
-            loc=tf.constant(inputs["mix_loc"]), scale_diag=tf.constant(inputs["mix_scale"])))
-    laplace = tfd.Independent(tfd.Laplace(loc=tf.zeros(Q3_L), scale=tf.constant(inputs["laplace_scale"])),
-                              reinterpreted_batch_ndims=1)
-    args = [tf.constant(inputs[k]) for k in ("mu", "log_var", "eps")]
-    outputs = {}
-    for key, prior in zip(PRIORS, (mixture, laplace)):
+    if prior == "mixture":
+        return tfd.MixtureSameFamily(
+            mixture_distribution=tfd.Categorical(logits=t["mix_logits"]),
+            components_distribution=tfd.MultivariateNormalDiag(loc=t["mix_loc"], scale_diag=t["mix_scale"]))
+    return tfd.Independent(tfd.Laplace(loc=tf.zeros_like(t["laplace_scale"]), scale=t["laplace_scale"]),
+                           reinterpreted_batch_ndims=1)
+
+
+def run_q3(f: Any, inputs: Arrays) -> Arrays:
+    """For each prior: the KL per example and the gradients of ``sum(kl * w)``, eagerly and traced."""
+    outputs: Arrays = {}
+    n = inputs["mu"].shape[0]
+    for prior in PRIORS:
         try:
-            outputs[key] = to_numpy(f(*args, prior))
-        except NotImplementedError:
-            raise
-        except Exception as exc:  # reported with a hint about log_prob shapes
-            outputs[key] = np.array(f"__raised__:{type(exc).__name__}: {exc}")
+            result = tf_answer(f, lambda t, prior=prior: [t["mu"], t["log_var"], t["eps"], q3_prior(prior, t)],
+                               inputs, Q3_PARAMS[prior], shape=(n,), weight="w")
+        except Exception as exc:  # reported per prior, with a hint; a placeholder is "not answered"
+            if is_placeholder_error(exc):
+                raise
+            result = {"error": np.array(describe_error(exc)), "error_type": np.array(type(exc).__name__)}
+        outputs.update(prefixed(f"{prior}/", result))
     return outputs
 
 
-def q3_variants(inputs: Arrays, prior_logpdf) -> list[tuple[np.ndarray, str, str]]:
-    mu, log_var, eps = (np.asarray(inputs[k], dtype=np.float64) for k in ("mu", "log_var", "eps"))
-    sigma = np.exp(0.5 * log_var)
-    z = mu + sigma * eps
-    log_q = diag_normal_logpdf(z, mu, sigma)
-    z_var = mu + sigma ** 2 * eps
-    std_normal = lambda v: diag_normal_logpdf(v, 0.0, 1.0)  # noqa: E731
-    return [
-        (np.mean(-prior_logpdf(z), axis=0),
-         "the log q(z|x) term is missing: you computed the cross-entropy −E_q[log p(z)], not the KL "
-         "E_q[log q(z|x) − log p(z)].",
-         "falta el término log q(z|x): calculaste la entropía cruzada −E_q[log p(z)], no la KL "
-         "E_q[log q(z|x) − log p(z)]."),
-        (-ref_mc_kl(mu, log_var, eps, prior_logpdf),
-         "the sign is flipped: KL = E_q[log q(z|x) − log p(z)].",
-         "el signo está invertido: KL = E_q[log q(z|x) − log p(z)]."),
-        (np.mean(diag_normal_logpdf(z_var, mu, sigma ** 2) - prior_logpdf(z_var), axis=0),
-         "you used exp(log_var) = σ² as the scale; σ = exp(½ · log_var), both in z = μ + σ · ε and in q.",
-         "usaste exp(log_var) = σ² como escala; σ = exp(½ · log_var), tanto en z = μ + σ · ε como en q."),
-        (np.mean(diag_normal_logpdf(z, mu, sigma ** 2) - prior_logpdf(z), axis=0),
-         "q(z|x) is built with scale σ² = exp(log_var); its scale is σ = exp(½ · log_var).",
-         "q(z|x) está construida con escala σ² = exp(log_var); su escala es σ = exp(½ · log_var)."),
-        (np.mean(log_q - std_normal(z), axis=0),
-         "you evaluated log p(z) under N(0, I): use the prior you are given, `prior.log_prob(z)`.",
-         "evaluaste log p(z) con N(0, I): usa la distribución a priori que recibes, `prior.log_prob(z)`."),
-        (ref_kl_standard_normal(mu, log_var),
-         "that is the closed-form KL to N(0, I); here the prior is another distribution: estimate "
-         "E_q[log q(z|x) − log prior(z)] with the samples z = μ + σ · ε.",
-         "esa es la KL en forma cerrada respecto de N(0, I); aquí la distribución a priori es otra: estima "
-         "E_q[log q(z|x) − log prior(z)] con las muestras z = μ + σ · ε."),
-    ]
-
-
-def q3_reference_spread(inputs: Arrays, prior_logpdf) -> tuple[np.ndarray, np.ndarray]:
-    """High-precision KL per example and the standard error of an S-draw estimate (fixed seed)."""
-    mu, log_var = (np.asarray(inputs[k], dtype=np.float64) for k in ("mu", "log_var"))
-    rng = np.random.default_rng(2024)
-    eps = rng.standard_normal((Q3_TRUE_DRAWS, *mu.shape))
-    sigma = np.exp(0.5 * log_var)
-    z = mu + sigma * eps
-    terms = diag_normal_logpdf(z, mu, sigma) - prior_logpdf(z)
-    return terms.mean(axis=0), terms.std(axis=0, ddof=1) / np.sqrt(Q3_S)
-
-
-def evaluate_q3(inputs: Arrays, outputs: Arrays, lang: str) -> Feedback:
+def evaluate_q3(inputs: Arrays, expected: Arrays, outputs: Arrays, lang: str) -> Feedback:
     name = "mc_kl"
-    n, s = inputs["mu"].shape[0], inputs["eps"].shape[0]
-    labels = {"mixture": ("a mixture-of-Gaussians prior", "una distribución a priori de mezcla de gaussianas"),
-              "laplace": ("a Laplace prior", "una distribución a priori de Laplace")}
+    n, l = inputs["mu"].shape
+    s = inputs["eps"].shape[0]
     values = {}
-    for key, logpdf in prior_logpdfs(inputs).items():
-        en_label, es_label = labels[key]
-        got = np.asarray(outputs[key])
-        if got.dtype.kind == "U" and str(got).startswith("__raised__:"):
-            err = str(got)[len("__raised__:"):]
+    for prior in PRIORS:
+        en_label, es_label = Q3_LABELS[prior]
+        prefix = say(f"with {en_label}: ", f"con {es_label}: ", lang)
+        got_all, want_all = unprefixed(f"{prior}/", outputs), unprefixed(f"{prior}/", expected)
+        if "error" in got_all:
+            err = str(got_all["error"])
+            if str(got_all["error_type"]) == "NotImplementedError":
+                return fail(say(
+                    f"with {en_label}, calling `{name}` raised {err}. That is the library telling you that it "
+                    "has no closed form for this pair of distributions (`tfd.kl_divergence` only knows a few "
+                    "pairs, e.g. two Gaussians): estimate the KL with the samples instead, the mean over s of "
+                    "log q(z_s|x) − log p(z_s) with z_s = μ + σ · eps_s.",
+                    f"con {es_label}, al llamar a `{name}` se produjo el error {err}. Es la biblioteca diciéndote "
+                    "que no tiene una forma cerrada para este par de distribuciones (`tfd.kl_divergence` solo "
+                    "conoce algunos pares, p. ej. dos gaussianas): estima la KL con las muestras, el promedio "
+                    "sobre s de log q(z_s|x) − log p(z_s) con z_s = μ + σ · eps_s.", lang))
             return fail(say(f"with {en_label}, calling `{name}` raised {err}. Hint: `log_prob` of a "
                             "distribution over z (event shape (L,)) sums over the latent axis.",
                             f"con {es_label}, al llamar a `{name}` se produjo el error {err}. Pista: el "
                             "`log_prob` de una distribución sobre z (event shape (L,)) ya suma sobre el eje "
                             "latente.", lang))
+        got = np.asarray(got_all["value"])
         if got.dtype.kind in "iuf" and got.shape == (s,):
             return fail(say(f"`{name}` returned shape {got.shape}: you averaged over the examples; average "
                             f"over the Monte-Carlo samples (axis 0 of eps) to get one KL per example, "
@@ -517,7 +508,7 @@ def evaluate_q3(inputs: Arrays, outputs: Arrays, lang: str) -> Feedback:
                             f"`{name}` devolvió forma {got.shape}: promediaste sobre los ejemplos; promedia "
                             f"sobre las muestras de Monte Carlo (eje 0 de eps) para obtener una KL por ejemplo, "
                             f"forma ({n},).", lang))
-        if got.dtype.kind in "iuf" and got.shape in ((s, n), (n, inputs["mu"].shape[1])):
+        if got.dtype.kind in "iuf" and got.shape in ((s, n), (n, l)):
             return fail(say(f"`{name}` returned shape {got.shape}; expected ({n},): average over the samples "
                             "(axis 0) and make sure log q(z|x) sums over the latent dimensions "
                             "(`tfd.MultivariateNormalDiag`, or `tfd.Independent(tfd.Normal(...), 1)`).",
@@ -527,33 +518,38 @@ def evaluate_q3(inputs: Arrays, outputs: Arrays, lang: str) -> Feedback:
         problem = result_problem(name, got, (n,), lang)
         if problem:
             return fail(problem)
-        want = ref_mc_kl(inputs["mu"], inputs["log_var"], inputs["eps"], logpdf)
-        if is_close(got, want, rtol=1e-4, atol=2e-4):
-            values[key] = float(got[0])
-            continue
-        message = first_match(got, q3_variants(inputs, logpdf), lang, rtol=1e-4, atol=2e-4)
-        prefix = say(f"with {en_label}: ", f"con {es_label}: ", lang)
+        want = want_all["kl"]
+        if not is_close(got, want, rtol=1e-4, atol=2e-4):
+            message = first_match(got, unpack_variants(want_all), lang, rtol=1e-4, atol=2e-4)
+            if message:
+                return fail(prefix + message)
+            true_kl, se = want_all["true_kl"], want_all["se"]
+            if np.all(np.abs(got - true_kl) < 5 * se + 1e-3):
+                return fail(prefix + say(
+                    "your estimate is plausible but it does not use the `eps` you were given: compute "
+                    "z = μ + σ · eps with those draws (no new random numbers), so that the result is "
+                    "reproducible.",
+                    "tu estimación es plausible, pero no usa el `eps` que recibiste: calcula z = μ + σ · eps con "
+                    "esas muestras (sin números aleatorios nuevos) para que el resultado sea reproducible.", lang))
+            return fail(prefix + close_problem(name, got, want, lang, rtol=1e-4, atol=2e-4))
+        message = tf_gradient_feedback(name, got_all, want_all, Q3_PARAMS[prior], Q3_ROLES, Q3_HINTS, lang,
+                                       prefix=prefix)
         if message:
-            return fail(prefix + message)
-        true_kl, se = q3_reference_spread(inputs, logpdf)
-        if np.all(np.abs(got - true_kl) < 5 * se + 1e-3):
-            return fail(prefix + say(
-                "your estimate is plausible but it does not use the `eps` you were given: compute "
-                "z = μ + σ · eps with those draws (no new random numbers), so that the result is reproducible.",
-                "tu estimación es plausible, pero no usa el `eps` que recibiste: calcula z = μ + σ · eps con "
-                "esas muestras (sin números aleatorios nuevos) para que el resultado sea reproducible.", lang))
-        return fail(prefix + close_problem(name, got, want, lang, rtol=1e-4, atol=2e-4))
+            return fail(message)
+        values[prior] = float(got[0])
     return ok(lang, f"correct! e.g. example 0: KL ≈ {values['mixture']:.3f} nats to the mixture prior and "
-                    f"≈ {values['laplace']:.3f} nats to the Laplace prior ({s} samples).",
+                    f"≈ {values['laplace']:.3f} nats to the Laplace prior ({s} samples); the gradients reach "
+                    "μ, log σ² and the prior's parameters.",
               f"¡correcto! p. ej. en el ejemplo 0: KL ≈ {values['mixture']:.3f} nats respecto de la mezcla y "
-              f"≈ {values['laplace']:.3f} nats respecto de la Laplace ({s} muestras).")
+              f"≈ {values['laplace']:.3f} nats respecto de la Laplace ({s} muestras); los gradientes llegan a "
+              "μ, a log σ² y a los parámetros de la distribución a priori.")
 
 
 Q3 = Question(
     qid="vae.q3", points=2, target="mc_kl",
     title={"en": "Monte-Carlo KL to any prior (TensorFlow Probability)",
            "es": "KL de Monte Carlo respecto de cualquier distribución a priori (TensorFlow Probability)"},
-    make_inputs=make_q3, run=run_q3, evaluate=evaluate_q3)
+    run=run_q3, evaluate=evaluate_q3)
 
 
 # ---------------------------------------------------------------------------
@@ -563,92 +559,27 @@ Q3 = Question(
 Q4_N, Q4_H, Q4_W, Q4_L = 16, 28, 28, 3
 #: pixels per image where the decoder is confidently wrong (|logit| = 40)
 Q4_CONFIDENT = 3
-
-
-def make_q4(rng: np.random.Generator) -> Arrays:
-    n, h, w, l = Q4_N, Q4_H, Q4_W, Q4_L
-    u = rng.random((n, h, w, 1))
-    x = np.where(u < 0.4, 0.0, np.where(u > 0.9, 1.0, rng.random((n, h, w, 1))))
-    logits = rng.normal(0.0, 3.0, (n, h, w, 1))
-    flat_x, flat_l = x.reshape(n, -1), logits.reshape(n, -1)
-    for i in range(n):  # a few pixels where sigmoid(logit) rounds to exactly 0 or 1 in float32
-        zeros = np.flatnonzero(flat_x[i] == 0.0)
-        for j in rng.choice(zeros, Q4_CONFIDENT, replace=False):
-            flat_l[i, j] = 40.0
-    return {"x": x.astype(np.float32), "logits": logits.astype(np.float32),
-            "mu": rng.normal(0.0, 2.0, (n, l)).astype(np.float32),
-            "log_var": rng.uniform(-4.0, 1.5, (n, l)).astype(np.float32)}
+#: the inputs that carry parameters: the decoder's output and the encoder's
+Q4_PARAMS = ("logits", "mu", "log_var")
+Q4_ROLES: dict[str, Role] = {
+    "logits": ("the decoder's logits", "los logits del decodificador", "the decoder", "el decodificador"),
+    "mu": ("μ", "μ", "the encoder's mean", "la media del codificador"),
+    "log_var": ("log σ²", "log σ²", "the encoder's variance", "la varianza del codificador"),
+}
+_Q4_KL_HINT = (": is part of the KL term cut off from the graph (`tf.stop_gradient`, NumPy)?",
+               ": ¿hay una parte del término KL separada del grafo (`tf.stop_gradient`, NumPy)?")
+Q4_HINTS = {"logits": (": is part of the reconstruction term cut off from the graph (`tf.stop_gradient`, NumPy)?",
+                       ": ¿hay una parte del término de reconstrucción separada del grafo (`tf.stop_gradient`, "
+                       "NumPy)?"),
+            "mu": _Q4_KL_HINT, "log_var": _Q4_KL_HINT}
 
 
 def run_q4(f: Any, inputs: Arrays) -> Arrays:
-    import tensorflow as tf
-
-    args = [tf.constant(inputs[k]) for k in ("x", "logits", "mu", "log_var")]
-    return {"value": to_numpy(f(*args))}
+    """The loss, and its gradients w.r.t. logits, mu and log_var, eagerly and traced (as ``fit`` does)."""
+    return tf_answer(f, lambda t: [t["x"], t["logits"], t["mu"], t["log_var"]], inputs, Q4_PARAMS, shape=())
 
 
-def keras_bce_on_probabilities(x: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """What Keras computes with ``from_logits=False`` (float32, clipped to [1e-7, 1 - 1e-7])."""
-    eps = np.float32(1e-7)
-    p = np.clip(p.astype(np.float32), eps, np.float32(1.0) - eps)
-    x = x.astype(np.float32)
-    return -(x * np.log(p) + (np.float32(1.0) - x) * np.log(np.float32(1.0) - p)).astype(np.float64)
-
-
-def q4_variants(inputs: Arrays) -> list[tuple[float, str, str]]:
-    x, logits, mu, log_var = (np.asarray(inputs[k], dtype=np.float64) for k in ("x", "logits", "mu", "log_var"))
-    axes = tuple(range(1, x.ndim))
-    pixels = int(np.prod(x.shape[1:]))
-    l = mu.shape[1]
-    rec = np.sum(bce_with_logits(x, logits), axis=axes)
-    kl = ref_kl_standard_normal(mu, log_var)
-    want = float(np.mean(rec + kl))
-    p = 1.0 / (1.0 + np.exp(-logits))
-    return [
-        (float(np.mean(rec / pixels + kl)),
-         "the reconstruction term is averaged over the pixels; −log p(x|z) is the SUM over the pixels "
-         "(the mean makes it 784 times too weak next to the KL).",
-         "el término de reconstrucción está promediado sobre los píxeles; −log p(x|z) es la SUMA sobre los "
-         "píxeles (el promedio lo hace 784 veces más débil que la KL)."),
-        (float(np.mean(rec / pixels + kl / l)),
-         "both terms are averaged (over pixels and over latent dimensions): sum each one over its axes, then "
-         "average over the batch only.",
-         "ambos términos están promediados (sobre píxeles y sobre dimensiones latentes): suma cada uno sobre sus "
-         "ejes y promedia solo sobre el lote."),
-        (float(np.mean(rec)),
-         "the KL term is missing: −ELBO = reconstruction + KL(q(z|x) ‖ N(0, I)).",
-         "falta el término KL: −ELBO = reconstrucción + KL(q(z|x) ‖ N(0, I))."),
-        (float(np.mean(rec - kl)),
-         "the KL is subtracted: −ELBO = reconstruction + KL.",
-         "la KL está restada: −ELBO = reconstrucción + KL."),
-        (float(np.mean(rec + 2 * kl)), "the factor ½ of the KL is missing.", "falta el factor ½ de la KL."),
-        (float(np.mean(rec + kl / l)),
-         "the KL is averaged over the latent dimensions; sum it.",
-         "la KL está promediada sobre las dimensiones latentes; súmala."),
-        (float(np.sum(rec + kl)),
-         "you returned the SUM over the batch; return the mean (nats per image).",
-         "devolviste la SUMA sobre el lote; devuelve el promedio (nats por imagen)."),
-        (-want, "the sign is flipped: that is the ELBO; the loss is its negative.",
-         "el signo está invertido: eso es el ELBO; la pérdida es su negativo."),
-        (float(np.mean(np.sum(keras_bce_on_probabilities(x, logits), axis=axes) + kl)),
-         "the decoder outputs logits, but you treated them as probabilities: use "
-         "`from_logits=True` (or `tf.nn.sigmoid_cross_entropy_with_logits`).",
-         "el decodificador entrega logits, pero los trataste como probabilidades: usa `from_logits=True` "
-         "(o `tf.nn.sigmoid_cross_entropy_with_logits`)."),
-        (float(np.mean(np.sum(bce_with_logits(x, p), axis=axes) + kl)),
-         "you applied the sigmoid twice: with `from_logits=True` (or "
-         "`tf.nn.sigmoid_cross_entropy_with_logits`) pass the logits themselves.",
-         "aplicaste la sigmoide dos veces: con `from_logits=True` (o "
-         "`tf.nn.sigmoid_cross_entropy_with_logits`) pasa los logits tal cual."),
-        (float(np.mean(np.sum((x - p) ** 2, axis=axes) + kl)),
-         "you used the squared error (a Gaussian likelihood); this question asks for the Bernoulli "
-         "likelihood: binary cross-entropy summed over the pixels.",
-         "usaste el error cuadrático (una verosimilitud gaussiana); esta pregunta pide la verosimilitud de "
-         "Bernoulli: la entropía cruzada binaria sumada sobre los píxeles."),
-    ]
-
-
-def evaluate_q4(inputs: Arrays, outputs: Arrays, lang: str) -> Feedback:
+def evaluate_q4(inputs: Arrays, expected: Arrays, outputs: Arrays, lang: str) -> Feedback:
     name = "negative_elbo"
     value = np.asarray(outputs["value"])
     n = inputs["x"].shape[0]
@@ -665,25 +596,30 @@ def evaluate_q4(inputs: Arrays, outputs: Arrays, lang: str) -> Feedback:
             "(logit 40 donde x = 0), sigmoid(40) se redondea a 1.0 en float32 y log(1 − 1) = −inf. Calcula "
             "la entropía cruzada a partir de los logits: "
             "`tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=logits)`.", lang))
-    want = ref_negative_elbo(inputs["x"], inputs["logits"], inputs["mu"], inputs["log_var"])
-    if is_close(got, want, rtol=1e-4, atol=1e-3):
-        return ok(lang, f"correct! −ELBO = {got:.2f} nats per image on this batch.",
-                  f"¡correcto! −ELBO = {got:.2f} nats por imagen en este lote.")
-    message = first_match(got, q4_variants(inputs), lang, rtol=1e-4, atol=1e-3)
+    want = float(expected["value"])
+    if not is_close(got, want, rtol=1e-4, atol=1e-3):
+        message = first_match(got, unpack_variants(expected), lang, rtol=1e-4, atol=1e-3)
+        if message:
+            return wrong_value(got, message, message, lang)
+        return fail(close_problem(name, got, want, lang, rtol=1e-4, atol=1e-3) + say(
+            " Check: binary cross-entropy from the logits summed over all pixels of each image, plus "
+            "½ Σ (μ² + σ² − 1 − log σ²) summed over the latent dimensions, averaged over the batch.",
+            " Revisa: entropía cruzada binaria a partir de los logits sumada sobre todos los píxeles de cada "
+            "imagen, más ½ Σ (μ² + σ² − 1 − log σ²) sumada sobre las dimensiones latentes, promediado sobre "
+            "el lote.", lang))
+    message = tf_gradient_feedback(name, outputs, expected, Q4_PARAMS, Q4_ROLES, Q4_HINTS, lang)
     if message:
-        return wrong_value(got, message, message, lang)
-    return fail(close_problem(name, got, want, lang, rtol=1e-4, atol=1e-3) + say(
-        " Check: binary cross-entropy from the logits summed over all pixels of each image, plus "
-        "½ Σ (μ² + σ² − 1 − log σ²) summed over the latent dimensions, averaged over the batch.",
-        " Revisa: entropía cruzada binaria a partir de los logits sumada sobre todos los píxeles de cada "
-        "imagen, más ½ Σ (μ² + σ² − 1 − log σ²) sumada sobre las dimensiones latentes, promediado sobre "
-        "el lote.", lang))
+        return fail(message)
+    return ok(lang, f"correct! −ELBO = {got:.2f} nats per image on this batch, differentiable with respect to "
+                    "the logits, μ and log σ², also inside tf.function.",
+              f"¡correcto! −ELBO = {got:.2f} nats por imagen en este lote, diferenciable respecto de los logits, "
+              "μ y log σ², también dentro de tf.function.")
 
 
 Q4 = Question(
     qid="vae.q4", points=2, target="negative_elbo",
     title={"en": "The negative ELBO of a batch (TensorFlow)", "es": "El ELBO negativo de un lote (TensorFlow)"},
-    make_inputs=make_q4, run=run_q4, evaluate=evaluate_q4)
+    run=run_q4, evaluate=evaluate_q4)
 
 
 # ---------------------------------------------------------------------------
@@ -691,17 +627,6 @@ Q4 = Question(
 # ---------------------------------------------------------------------------
 
 Q5_H, Q5_W = 5, 4
-
-
-def make_q5(rng: np.random.Generator) -> Arrays:
-    h, w = Q5_H, Q5_W
-    return {"n_default": np.array(int(rng.integers(5, 8))),
-            "n_custom": np.array(int(rng.integers(8, 11))),
-            "p_lo": np.array(rng.uniform(0.001, 0.02)),
-            "p_hi": np.array(rng.uniform(0.98, 0.999)),
-            "A": rng.normal(0.0, 1.0, (h, w)),
-            "B": rng.normal(0.0, 1.0, (h, w)),
-            "C": rng.normal(0.0, 1.0, (h, w))}
 
 
 def toy_decoder(inputs: Arrays) -> Callable[[Any], np.ndarray]:
@@ -735,6 +660,11 @@ def run_q5(f: Any, inputs: Arrays) -> Arrays:
     return {"default": default, "custom": custom}
 
 
+def untile(image: np.ndarray, n: int, h: int, w: int) -> np.ndarray:
+    """(n*h, n*w) -> (n, n, h, w): the tile in rows i*h.., columns j*w.. becomes [i, j]."""
+    return image.reshape(n, h, n, w).transpose(0, 2, 1, 3)
+
+
 def read_back_z(image: np.ndarray, n: int, inputs: Arrays) -> tuple[np.ndarray, float]:
     """The z of every tile of a (n*h, n*w) image made by the toy decoder, and the fit's residual."""
     a, b, c = (np.asarray(inputs[k], dtype=np.float64) for k in ("A", "B", "C"))
@@ -745,35 +675,9 @@ def read_back_z(image: np.ndarray, n: int, inputs: Arrays) -> tuple[np.ndarray, 
     return z.T.reshape(n, n, 2), residual
 
 
-def q5_layout_variants(n: int, g: np.ndarray) -> list[tuple[np.ndarray, str, str]]:
-    """The other seven ways of laying out the right z values, with their messages."""
-    i, j = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
-    transposed = ("the axes are transposed: z1 must change along a row (left → right) and z2 along a "
-                  "column (bottom → top).",
-                  "los ejes están traspuestos: z1 debe cambiar a lo largo de una fila (de izquierda a derecha) "
-                  "y z2 a lo largo de una columna (de abajo hacia arriba).")
-    z2_down = ("z2 grows downwards: row 0 (the top row) must hold the LARGEST z2, like the y axis of a plot "
-               "(reverse the order of the rows).",
-               "z2 crece hacia abajo: la fila 0 (la de arriba) debe tener el MAYOR z2, como el eje y de un "
-               "gráfico (invierte el orden de las filas).")
-    z1_left = ("z1 grows to the left: column 0 (the left one) must hold the SMALLEST z1.",
-               "z1 crece hacia la izquierda: la columna 0 (la de la izquierda) debe tener el MENOR z1.")
-    both = ("both axes are reversed: z1 must grow to the right and z2 upwards (row 0, at the top, holds the "
-            "largest z2).",
-            "ambos ejes están invertidos: z1 debe crecer hacia la derecha y z2 hacia arriba (la fila 0, arriba, "
-            "tiene el mayor z2).")
-    out = [(np.stack([g[j], g[i]], -1), *z2_down),
-           (np.stack([g[n - 1 - j], g[n - 1 - i]], -1), *z1_left),
-           (np.stack([g[n - 1 - j], g[i]], -1), *both)]
-    for a in (i, n - 1 - i):
-        for b in (j, n - 1 - j):
-            out.append((np.stack([g[a], g[b]], -1), *transposed))
-    return out
-
-
 def grid_feedback(label: tuple[str, str], image: np.ndarray, n: int, p_lo: float, p_hi: float,
-                  inputs: Arrays, lang: str, other_p: tuple[float, float] | None) -> str | None:
-    """Message for a wrong grid image (None when right)."""
+                  inputs: Arrays, expected: Arrays, lang: str) -> str | None:
+    """Message for a wrong grid image (None when right); ``expected`` holds this grid's part of the key."""
     name = "decode_grid"
     h, w = Q5_H, Q5_W
     en_label, es_label = label
@@ -804,28 +708,27 @@ def grid_feedback(label: tuple[str, str], image: np.ndarray, n: int, p_lo: float
             "los bloques de la imagen no son imágenes decodificadas completas: pon cada imagen que devuelve el "
             "decodificador, sin cambios, en `figure[i*h:(i+1)*h, j*w:(j+1)*w]` (un simple reshape del arreglo "
             "(n*n, h, w) mezcla filas de imágenes distintas).", lang)
-    want = ref_latent_grid(n, p_lo, p_hi)
+    want = expected["z"]
     if is_close(z, want, rtol=1e-6, atol=1e-6):
         return None
-    g = norm.ppf(np.linspace(p_lo, p_hi, n))
-    if other_p is not None and is_close(z, ref_latent_grid(n, *other_p), rtol=1e-6, atol=1e-6):
+    if "ignored" in expected and is_close(z, expected["ignored"], rtol=1e-6, atol=1e-6):
         return prefix + say(
             f"you ignored `p_lo`/`p_hi` (asked for {p_lo:.4g} and {p_hi:.4g}).",
             f"ignoraste `p_lo`/`p_hi` (se pidió {p_lo:.4g} y {p_hi:.4g}).", lang)
     z1_values = np.sort(z[..., 0].ravel())
-    if is_close(z1_values, np.sort(np.repeat(np.linspace(g[0], g[-1], n), n)), rtol=1e-5, atol=1e-5):
+    if is_close(z1_values, expected["evenly_in_z"], rtol=1e-5, atol=1e-5):
         return prefix + say(
             "the z values are evenly spaced in z: space them evenly in PROBABILITY and map them with the "
             "inverse CDF, `norm.ppf(np.linspace(p_lo, p_hi, n))`.",
             "los valores de z están equiespaciados en z: equiespácialos en PROBABILIDAD y transfórmalos con la "
             "inversa de la función de distribución, `norm.ppf(np.linspace(p_lo, p_hi, n))`.", lang)
-    if is_close(z1_values, np.sort(np.repeat(np.linspace(p_lo, p_hi, n), n)), rtol=1e-5, atol=1e-5):
+    if is_close(z1_values, expected["probabilities"], rtol=1e-5, atol=1e-5):
         return prefix + say(
             "you decoded the probabilities themselves; map them to z with `norm.ppf` first.",
             "decodificaste las probabilidades mismas; primero transfórmalas en z con `norm.ppf`.", lang)
-    for alt, en, es in q5_layout_variants(n, g):
-        if is_close(z, alt, rtol=1e-6, atol=1e-6):
-            return prefix + say(en, es, lang)
+    message = first_match(z, unpack_variants(expected), lang, rtol=1e-6, atol=1e-6)
+    if message:
+        return prefix + message
     k = np.unravel_index(int(np.argmax(np.abs(z - want).sum(-1))), (n, n))
     return prefix + say(
         f"tile (row {k[0]}, column {k[1]}) shows z = ({z[k][0]:.3f}, {z[k][1]:.3f}); expected "
@@ -836,14 +739,15 @@ def grid_feedback(label: tuple[str, str], image: np.ndarray, n: int, p_lo: float
         "muestra z = (g[j], g[n−1−i]).", lang)
 
 
-def evaluate_q5(inputs: Arrays, outputs: Arrays, lang: str) -> Feedback:
+def evaluate_q5(inputs: Arrays, expected: Arrays, outputs: Arrays, lang: str) -> Feedback:
     p_lo, p_hi = float(inputs["p_lo"]), float(inputs["p_hi"])
     message = grid_feedback(("with the default p_lo, p_hi", "con los p_lo, p_hi por omisión"),
-                            outputs["default"], int(inputs["n_default"]), 0.05, 0.95, inputs, lang, None)
+                            outputs["default"], int(inputs["n_default"]), 0.05, 0.95, inputs,
+                            unprefixed("default/", expected), lang)
     if message is None:
         message = grid_feedback((f"with p_lo={p_lo:.4g}, p_hi={p_hi:.4g}", f"con p_lo={p_lo:.4g}, p_hi={p_hi:.4g}"),
-                                outputs["custom"], int(inputs["n_custom"]), p_lo, p_hi, inputs, lang,
-                                (0.05, 0.95))
+                                outputs["custom"], int(inputs["n_custom"]), p_lo, p_hi, inputs,
+                                unprefixed("custom/", expected), lang)
     if message is not None:
         return fail(message)
     return ok(lang, "correct! z1 grows to the right, z2 upwards, and the points are equally spaced in "
@@ -856,44 +760,20 @@ Q5 = Question(
     qid="vae.q5", points=1, target="decode_grid",
     title={"en": "Decoding a latent grid (inverse CDF)",
            "es": "Decodificar una malla latente (inversa de la función de distribución)"},
-    make_inputs=make_q5, run=run_q5, evaluate=evaluate_q5)
+    run=run_q5, evaluate=evaluate_q5)
 
 
 # ---------------------------------------------------------------------------
-# Q6. Interpretation (multiple choice)
+# Q6. Interpretation (multiple choice; the letter is in the key)
 # ---------------------------------------------------------------------------
 
-Q6_HINTS = {
-    "B": ("blur comes from the likelihood and from the noise in z, not from the KL weight; with less KL "
-          "pressure the reconstructions get sharper, if anything. What happens to the codes when nothing "
-          "pulls q(z|x) towards N(0, I)?",
-          "lo borroso viene de la verosimilitud y del ruido en z, no del peso de la KL; con menos presión de "
-          "la KL las reconstrucciones, en todo caso, mejoran. ¿Qué les pasa a los códigos cuando nada empuja "
-          "q(z|x) hacia N(0, I)?"),
-    "C": ("that is what happens in the opposite limit, when the KL weight is very LARGE (posterior "
-          "collapse). Think about what the KL term prevents.",
-          "eso ocurre en el límite contrario, cuando el peso de la KL es muy GRANDE (colapso del posterior). "
-          "Piensa en qué impide el término KL."),
-    "D": ("the KL term depends on μ(x) and σ(x), so it depends on the encoder's weights and shapes "
-          "its gradients: it is not a constant.",
-          "el término KL depende de μ(x) y σ(x), o sea, de los pesos del codificador, y aporta gradientes: "
-          "no es una constante."),
-}
-
+Q6_TARGET = "answer_q6"
 
 Q6 = choice_question(
-    qid="vae.q6", points=1, target="answer_q6",
-    title={"en": "What if the KL weight goes to 0?", "es": "¿Qué pasa si el peso de la KL tiende a 0?"},
-    correct="A",
-    right=("correct! Without the KL the VAE becomes a plain autoencoder: good reconstructions, "
-           "but z ~ N(0, I) lands where no code lies.",
-           "¡correcto! Sin la KL el VAE se convierte en un autoencoder común: buenas reconstrucciones, "
-           "pero z ~ N(0, I) cae donde no hay ningún código."),
-    hints=Q6_HINTS)
+    qid="vae.q6", points=1, target=Q6_TARGET,
+    title={"en": "What if the KL weight goes to 0?", "es": "¿Qué pasa si el peso de la KL tiende a 0?"})
 
 
 QUESTIONS = [Q1, Q2, Q3, Q4, Q5, Q6]
 
-__all__ = ["Q1", "Q2", "Q3", "Q4", "Q5", "Q6", "QUESTIONS",
-           "ref_reparameterize", "ref_kl_standard_normal", "ref_mc_kl", "ref_negative_elbo",
-           "ref_latent_grid", "ref_decode_grid", "mog_logpdf", "laplace_logpdf"]
+__all__ = ["Q1", "Q2", "Q3", "Q4", "Q5", "Q6", "QUESTIONS"]
