@@ -85,3 +85,4 @@ def assert_unanswered(result, lang: str = "es") -> None:
     assert result.points == 0 and result.max_points == 10
     for score in result.scores:
         assert UNANSWERED[lang] in score.feedback, (score.qid, score.feedback)
+

@@ -26,6 +26,7 @@ def solution_notebook() -> nbformat.NotebookNode:
     cells = [
         new_markdown_cell("# Exercises: chapter (solutions)\n\n" + badge),
         new_code_cell("import numpy as np\n"
+                      "from shared.checks import Placeholder\n"
                       "def square(x):\n"
                       "    \"\"\"Square.\"\"\"\n"
                       "    # BEGIN SOLUTION\n"
@@ -61,6 +62,7 @@ def exercise() -> nbformat.NotebookNode:
 def test_function_body_becomes_code_placeholder_at_marker_indentation(exercise):
     src = exercise.cells[1].source
     assert src == ("import numpy as np\n"
+                   "from shared.checks import Placeholder\n"
                    "def square(x):\n"
                    "    \"\"\"Square.\"\"\"\n"
                    "    # YOUR CODE HERE\n"
@@ -100,6 +102,14 @@ def test_several_regions_in_one_cell():
         "# BEGIN SOLUTION\na = 1\n# END SOLUTION\nb = a\n# BEGIN SOLUTION\nf(b)\n# END SOLUTION")])
     out = generate_exercise(nb, "en", chapter="ch").cells[0].source
     assert out == f"a = ...  # YOUR ANSWER HERE\nb = a\n# YOUR CODE HERE\n{CODE_PLACEHOLDER}"
+
+
+def test_placeholder_must_be_imported_in_repository_notebooks():
+    nb = solution_notebook()
+    generate_exercise(nb, "en", chapter="ch", require_placeholder_import=True)
+    nb.cells[1].source = nb.cells[1].source.replace("from shared.checks import Placeholder\n", "")
+    with pytest.raises(ExerciseError, match="from shared.checks import Placeholder"):
+        generate_exercise(nb, "en", chapter="ch", require_placeholder_import=True)
 
 
 def test_solution_only_cells_are_dropped(exercise):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -153,6 +154,18 @@ DELETER = textwrap.dedent('''
         shutil.rmtree(name, ignore_errors=True) if os.path.isdir(name) else os.remove(name)
 ''')
 
+PROC_SPY = textwrap.dedent('''
+    import os
+    others = []  # processes of other users: the grader (its command line, its seed), other kernels
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.stat(f"/proc/{pid}").st_uid != os.getuid():
+                others.append(pid)
+        except OSError:
+            pass
+    answer = 42 if not others else 0
+''')
+
 NETWORK = textwrap.dedent('''
     import socket
     try:  # a server the test listens on, on the grader's loopback
@@ -249,6 +262,7 @@ def graded(tmp_path_factory, chapter_module):
         "o_colab": colab_notebook(),
         "p_reordered": notebook(strip_markers(ANSWER), IMPORTS, strip_markers(SQUARE), IMPORTS,
                                 "answer = 41", strip_markers(ANSWER)),
+        "r_proc_spy": notebook(IMPORTS, strip_markers(SQUARE), PROC_SPY),
         "q_network": notebook(IMPORTS, strip_markers(SQUARE), NETWORK.format(port=server.getsockname()[1])),
     }
     for name, nb in submissions.items():
@@ -273,7 +287,7 @@ def graded(tmp_path_factory, chapter_module):
     return folder, rows, report, before
 
 
-N_SUBMISSIONS = 17
+N_SUBMISSIONS = 18
 
 
 def points(rows: list[dict], name: str) -> dict[str, float]:
@@ -373,7 +387,7 @@ def test_json_format(graded):
     assert invalid["error"].startswith("not a valid notebook")
 
 
-@pytest.mark.parametrize("name", ["j_env_spy", "k_key_reader", "l_rewriter", "q_network"])
+@pytest.mark.parametrize("name", ["j_env_spy", "k_key_reader", "l_rewriter", "q_network", "r_proc_spy"])
 def test_attacks_on_the_grader_fail(graded, name):
     """Each attack notebook answers 42 (2 points) only when its attack found nothing."""
     assert points(graded[1], name) == {"synth.q1": 1, "synth.q2": 2, "TOTAL": 3}, name
@@ -487,7 +501,7 @@ def test_independent_jobs_merge_into_one_gradebook(tmp_path, registered):
     assert rows == {"ana": "3", "ben": "1"}
     # a job graded on other secret inputs cannot be merged silently
     assert grade([subs / "ana.ipynb"], "--seed", "10", "--result-dir", str(tmp_path / "other")) == 0
-    (tmp_path / "other" / "ana.result.json").rename(results / "ana2.result.json")
+    next((tmp_path / "other").glob("ana-*.result.json")).rename(results / "ana2.result.json")
     assert main(["merge", str(results), "--gradebook", str(book)]) == 2
 
 
@@ -548,3 +562,62 @@ def test_usage_errors_are_clear(tmp_path, args, message):
     assert message in proc.stderr and "Traceback" not in proc.stderr
     if "unknown chapter" in message:
         assert "--chapter" in proc.stderr and "mdn" in proc.stderr
+
+
+def test_documented_batch_example_grades_a_class(tmp_path, chapter_module):
+    """docs/examples/grade-class.sh: independent jobs (xargs -P 2), then merge."""
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    nbformat.write(solution(), subs / "ana.ipynb")
+    nbformat.write(notebook(IMPORTS, strip_markers(SQUARE), "answer = ..."), subs / "ben.ipynb")
+    nbformat.write(notebook(IMPORTS, "def square(x):\n    return x * 2", strip_markers(ANSWER)), subs / "eva.ipynb")
+    env = {**os.environ, "PYTHON": sys.executable,
+           "PYTHONPATH": os.pathsep.join([str(REPO), str(chapter_module)])}
+    script = REPO / "docs" / "examples" / "grade-class.sh"
+    proc = subprocess.run(["bash", str(script), str(subs), str(tmp_path / "out"), "--chapter", CHAPTER,
+                           "--questions-module", MODULE, "--key-module", KEY_MODULE],
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr + (tmp_path / "out" / "jobs.log").read_text()
+    with open(tmp_path / "out" / "gradebook.csv", encoding="utf-8", newline="") as f:
+        assert {r["student"]: r["total"] for r in csv.DictReader(f)} == {"ana": "3", "ben": "1", "eva": "2"}
+    assert sorted(p.name for p in (tmp_path / "out" / "feedback").iterdir()) == [
+        "ana.feedback.md", "ben.feedback.md", "eva.feedback.md"]
+
+
+CHEAT_MDN = textwrap.dedent('''
+    # The issue's attack: answer with the course's own reference implementations, and find
+    # the multiple-choice letter by calling check() in a loop.
+    import shared
+    shared.__path__.insert(0, {repo!r} + "/shared")  # wherever the course checkout is
+    try:
+        import torch
+        from shared.key import mdn as key
+        mixture_nll = lambda l, m, s, t: torch.tensor(key.ref_mixture_nll(
+            l.detach().numpy(), m.detach().numpy(), s.detach().numpy(), t.numpy()))
+        responsibilities = key.ref_responsibilities
+        sample_mixture = key.ref_sample_mixture
+        density_slice = key.ref_density_slice
+    except ImportError as exc:
+        print("no key here:", exc)
+    for letter in "ABCD":
+        if check(questions.Q6, letter).passed:
+            answer_q6 = letter
+''')
+
+
+@pytest.mark.xdist_group("kernels")
+def test_reference_implementations_are_out_of_reach(tmp_path):
+    """A real MDN exercise answered only by importing the key: 0 in the sandbox; the same
+    notebook without the sandbox does reach the key (so this test can fail)."""
+    exercise = nbformat.read(REPO / "exercises" / "en" / "mdn.ipynb", as_version=4)
+    exercise.cells.append(new_code_cell(CHEAT_MDN.format(repo=str(REPO))))
+    nbformat.write(exercise, tmp_path / "mdn.ipynb")
+    scores = {}
+    for mode, options in (("sandbox", []), ("no-sandbox", ["--no-sandbox"])):
+        js = tmp_path / f"{mode}.json"
+        assert main([str(tmp_path / "mdn.ipynb"), "--seed", "5", "--json", str(js), *options]) == 0
+        scores[mode] = {q["question"]: q["points"] for q in json.loads(js.read_text())[0]["questions"]}
+    assert sum(scores["sandbox"].values()) == 0, scores
+    assert scores["no-sandbox"]["mdn.q2"] == 2 and scores["no-sandbox"]["mdn.q5"] == 1, scores
+    assert scores["no-sandbox"]["mdn.q6"] == 0  # check() reveals no letter, sandbox or not
+    assert scores["no-sandbox"]["mdn.q1"] == 0  # a NumPy round trip: no gradients

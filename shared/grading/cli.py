@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-limit", type=float, default=d.wall_seconds,
                    help="whole-notebook time limit, seconds (0: none)")
     p.add_argument("--memory-mb", type=int, default=d.memory_mb,
-                   help="memory limit (resident, all processes of a submission), MB (0: none)")
+                   help="memory limit (proportional set size of all processes of a submission, shared pages counted once), MB (0: none)")
     p.add_argument("--max-processes", type=int, default=d.processes,
                    help="processes a submission may run at once (0: none)")
     p.add_argument("--output-mb", type=float, default=d.output_mb,
@@ -65,6 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run kernels without the namespace sandbox (only where it cannot start; "
                         "the course files and your files are then reachable by submissions)")
     return p
+
+
+def result_file_name(submission: Path) -> str:
+    """``<stem>-<8 hex of its path>.result.json``: unique for same-named files in other folders."""
+    import hashlib
+
+    tag = hashlib.sha256(str(submission.resolve()).encode()).hexdigest()[:8]
+    return f"{submission.stem}-{tag}.result.json"
 
 
 def merge_parser() -> argparse.ArgumentParser:
@@ -105,11 +113,13 @@ def write_reports(results: list[SubmissionResult], args: argparse.Namespace) -> 
         if r.error_by_lang:
             r.error = r.error_by_lang.get(args.lang, r.error)
     print(reports.summary_table(results))
-    for option, writer in (("out", reports.write_csv), ("json", reports.write_json),
-                           ("gradebook", reports.write_gradebook)):
+    writers = {"out": lambda path: reports.write_csv(results, path, args.lang),
+               "json": lambda path: reports.write_json(results, path),
+               "gradebook": lambda path: reports.write_gradebook(results, path, args.lang)}
+    for option, write in writers.items():
         target = getattr(args, option)
         if target is not None:
-            writer(results, target)
+            write(target)
             print(f"wrote {target}")
     if args.feedback_dir is not None:
         written = reports.write_feedback(results, args.feedback_dir)
@@ -212,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"[{done}/{len(submissions)}] {r.submission}: {r.points:g}/{r.max_points:g} "
                       f"in {r.seconds:.1f} s{status}", file=sys.stderr, flush=True)
                 if args.result_dir is not None:
-                    target = args.result_dir / f"{Path(r.submission).stem}.result.json"
+                    target = args.result_dir / result_file_name(Path(r.submission))
                     target.write_text(json.dumps(r.to_json(), ensure_ascii=False, indent=1), encoding="utf-8")
     write_reports([r for r in results if r is not None], args)
     return 0

@@ -7,7 +7,8 @@ in this order:
 
 1. enters a new mount namespace (and network namespace, unless allowed): as
    root directly, otherwise inside an unprivileged user namespace;
-2. hides the configured folders (the course checkout with its answer key, the
+2. (as root) mounts a private ``/proc`` where it sees only its own processes;
+   hides the configured folders (the course checkout with its answer key, the
    grader's home, ``/tmp``...) under empty read-only tmpfs mounts, then mounts
    back only what the kernel needs: the Python environment and the course's
    keyless runtime (read-only), the submission's own working folder
@@ -38,6 +39,7 @@ CLONE_NEWNET = 0x40000000
 MS_RDONLY = 1
 MS_NOSUID = 2
 MS_NODEV = 4
+MS_NOEXEC = 8
 MS_REMOUNT = 32
 MS_BIND = 4096
 MS_REC = 16384
@@ -83,9 +85,16 @@ def enter_namespaces(isolate_network: bool) -> bool:
     return False
 
 
-def arrange_mounts(hide: list[str], keep: list[dict]) -> None:
-    """Hide ``hide`` under tmpfs; bind ``keep`` entries back (``src``, ``dst``, ``ro``)."""
+def arrange_mounts(hide: list[str], keep: list[dict], real_root: bool) -> None:
+    """Hide ``hide`` under tmpfs; bind ``keep`` entries back (``src``, ``dst``, ``ro``).
+
+    As real root, ``/proc`` is also mounted again with ``hidepid=2``: the submission's
+    uid then sees only its own processes (not the grader's command line, nor other
+    submissions').
+    """
     mount(None, "/", None, MS_REC | MS_PRIVATE)
+    if real_root:
+        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2")
     # Open every folder to keep before anything is hidden; mount it back from its fd.
     fds = [os.open(k["src"], os.O_PATH | os.O_DIRECTORY) for k in keep]
     for path in sorted(set(hide), key=len):
@@ -173,7 +182,7 @@ def main(argv: list[str]) -> int:
         real_root = os.geteuid() == 0
         if config.get("isolate", True):
             real_root = enter_namespaces(not config.get("allow_network", False))
-            arrange_mounts(config["hide"], config["keep"])
+            arrange_mounts(config["hide"], config["keep"], real_root)
         set_limits(config.get("limits", {}), real_root)
         kernel = private_connection_file(kernel, config)
         drop_privileges(real_root and config.get("isolate", True), config["uid"], config["gid"])

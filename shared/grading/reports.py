@@ -17,7 +17,12 @@ def fmt_points(x: float) -> str:
     return f"{x:g}"
 
 
-def csv_rows(results: list[SubmissionResult]) -> list[dict[str, str]]:
+def passed_count(n_passed: int, n: int, lang: str) -> str:
+    """``"4/6 questions passed"`` in ``lang``."""
+    return f"{n_passed}/{n} " + ("preguntas aprobadas" if lang == "es" else "questions passed")
+
+
+def csv_rows(results: list[SubmissionResult], lang: str = "en") -> list[dict[str, str]]:
     """One row per submission x question, then a ``TOTAL`` row per submission."""
     rows = []
     for r in results:
@@ -29,16 +34,16 @@ def csv_rows(results: list[SubmissionResult]) -> list[dict[str, str]]:
         rows.append({"submission": r.submission, "question": "TOTAL", "title": "",
                      "points": fmt_points(r.points), "max_points": fmt_points(r.max_points),
                      "passed": "",
-                     "feedback": r.error or f"{n_passed}/{len(r.scores)} questions passed"})
+                     "feedback": r.error or passed_count(n_passed, len(r.scores), lang)})
     return rows
 
 
-def write_csv(results: list[SubmissionResult], path: Path) -> None:
+def write_csv(results: list[SubmissionResult], path: Path, lang: str = "en") -> None:
     """The long score table: one row per submission and question."""
     with open(path, "w", encoding="utf-8", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
         writer.writeheader()
-        writer.writerows(csv_rows(results))
+        writer.writerows(csv_rows(results, lang))
 
 
 def gradebook_rows(results: list[SubmissionResult]) -> tuple[list[str], list[dict[str, str]]]:
@@ -55,8 +60,9 @@ def gradebook_rows(results: list[SubmissionResult]) -> tuple[list[str], list[dic
     return columns, rows
 
 
-def write_gradebook(results: list[SubmissionResult], path: Path) -> None:
-    """The gradebook CSV that LMS gradebooks import (one row per submission)."""
+def write_gradebook(results: list[SubmissionResult], path: Path, lang: str = "en") -> None:
+    """The gradebook CSV that LMS gradebooks import (one row per submission; ``status`` is
+    ``ok`` or the reason the run failed, in ``lang``; the column names stay machine-readable)."""
     columns, rows = gradebook_rows(results)
     with open(path, "w", encoding="utf-8", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=columns)

@@ -371,7 +371,8 @@ def execute(nb: nbformat.NotebookNode, tmp: Path, runtime: Path, limits: sandbox
     outcome = RunOutcome()
     try:
         with open(tmp / "kernel.log", "wb") as log, \
-                client.setup_kernel(env=env, cwd=str(workdir), stdout=subprocess.DEVNULL, stderr=log):
+                client.setup_kernel(env=env, cwd=str(workdir), stdout=subprocess.DEVNULL, stderr=log,
+                                    cleanup_kc=True):
             provisioner = getattr(km, "provisioner", None)
             process = getattr(provisioner, "process", None)
             watchdog.kernel_pid = getattr(process, "pid", None)
@@ -399,12 +400,24 @@ def execute(nb: nbformat.NotebookNode, tmp: Path, runtime: Path, limits: sandbox
                              {"cell": index, "detail": f"{type(exc).__name__}: {exc}"})
     finally:
         watchdog.stop()
-        watchdog.kill_all()
+        watchdog.kill_all()  # what the kernel left running (daemons, children)
+        reap(km)
     outcome.peak_memory_mb = watchdog.peak_rss_mb
     if watchdog.reason:  # a breached limit explains the death better than the exception
         kind, limit = watchdog.reason.split(":", 1)
         outcome = RunOutcome(kind, {"limit": limit, "cell": index}, watchdog.peak_rss_mb)
     return outcome
+
+
+def reap(km: Any) -> None:
+    """Wait for the kernel process if it is still a child of ours (no zombie left)."""
+    process = getattr(getattr(km, "provisioner", None), "process", None)
+    if process is not None:
+        try:
+            process.kill()
+            process.wait(timeout=10)
+        except Exception:
+            pass
 
 
 def sandbox_error(log: Path, text: str) -> str:

@@ -16,7 +16,7 @@ Each submission runs on its own Jupyter kernel, started through
 * **its environment**: an allow-list (:data:`PASSED_ENV`) plus the variables
   the kernel needs; ``HOME`` and ``TMPDIR`` inside its working folder; the
   grader's other variables (tokens, credentials) are not passed;
-* **limits** (:class:`Limits`): wall time, memory (resident set of all its
+* **limits** (:class:`Limits`): wall time, memory (proportional set size of all its
   processes), processes, output size, file size; the :class:`Watchdog` kills
   every process of a submission that breaches one and says which.
 """
@@ -243,11 +243,17 @@ class Watchdog:
                 todo += _children(pid)
         return seen
 
-    def rss_mb(self, pids: list[int]) -> float:
+    def memory_mb(self, pids: list[int]) -> float:
+        """Proportional set size (shared pages split between the processes that share them)
+        of all the submission's processes, MB: forked children are not counted twice."""
         total = 0.0
         for pid in pids:
-            rss = _proc_status(str(pid)).get("VmRSS", "0 kB").split()[0]
-            total += int(rss) / 1024 if rss.isdigit() else 0.0
+            try:
+                with open(f"/proc/{pid}/smaps_rollup") as f:
+                    kb = next((line.split()[1] for line in f if line.startswith("Pss:")), "0")
+            except OSError:
+                kb = _proc_status(str(pid)).get("VmRSS", "0 kB").split()[0]
+            total += int(kb) / 1024 if kb.isdigit() else 0.0
         return total
 
     def kill_all(self, reason: str | None = None) -> None:
@@ -271,13 +277,14 @@ class Watchdog:
             pids = self.pids()
             if not pids:
                 continue
-            rss = self.rss_mb(pids)
-            self.peak_rss_mb = max(self.peak_rss_mb, rss)
             self.peak_processes = max(self.peak_processes, len(pids))
-            if lim.memory_mb and rss > lim.memory_mb:
-                self.kill_all(f"memory:{lim.memory_mb}")
-            elif lim.processes and len(pids) > lim.processes:
+            if lim.processes and len(pids) > lim.processes:
                 self.kill_all(f"processes:{lim.processes}")
+                continue
+            memory = self.memory_mb(pids)
+            self.peak_rss_mb = max(self.peak_rss_mb, memory)
+            if lim.memory_mb and memory > lim.memory_mb:
+                self.kill_all(f"memory:{lim.memory_mb}")
             elif lim.wall_seconds and time.monotonic() - self._start > lim.wall_seconds:
                 self.kill_all(f"time:{lim.wall_seconds:g}")
 
