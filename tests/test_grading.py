@@ -166,6 +166,21 @@ PROC_SPY = textwrap.dedent('''
     answer = 42 if not others else 0
 ''')
 
+IO_PLANTER = textwrap.dedent('''
+    import os
+    io = os.path.join(os.path.dirname(os.getcwd()), "io")  # where the grader will write its inputs
+    planted = []
+    for attempt in (lambda: os.symlink("/etc", os.path.join(io, "planted")),
+                    lambda: os.rmdir(os.path.join(io, "inputs")),
+                    lambda: os.symlink("/etc/passwd", os.path.join(io, "inputs", "synth.q1.npz"))):
+        try:
+            attempt()
+            planted.append(attempt)
+        except OSError:
+            pass
+    answer = 42 if not planted and os.path.isdir(io) else 0
+''')
+
 NETWORK = textwrap.dedent('''
     import socket
     try:  # a server the test listens on, on the grader's loopback
@@ -263,6 +278,7 @@ def graded(tmp_path_factory, chapter_module):
         "p_reordered": notebook(strip_markers(ANSWER), IMPORTS, strip_markers(SQUARE), IMPORTS,
                                 "answer = 41", strip_markers(ANSWER)),
         "r_proc_spy": notebook(IMPORTS, strip_markers(SQUARE), PROC_SPY),
+        "s_io_planter": notebook(IMPORTS, strip_markers(SQUARE), IO_PLANTER),
         "q_network": notebook(IMPORTS, strip_markers(SQUARE), NETWORK.format(port=server.getsockname()[1])),
     }
     for name, nb in submissions.items():
@@ -287,7 +303,7 @@ def graded(tmp_path_factory, chapter_module):
     return folder, rows, report, before
 
 
-N_SUBMISSIONS = 18
+N_SUBMISSIONS = 19
 
 
 def points(rows: list[dict], name: str) -> dict[str, float]:
@@ -387,7 +403,8 @@ def test_json_format(graded):
     assert invalid["error"].startswith("not a valid notebook")
 
 
-@pytest.mark.parametrize("name", ["j_env_spy", "k_key_reader", "l_rewriter", "q_network", "r_proc_spy"])
+@pytest.mark.parametrize("name", ["j_env_spy", "k_key_reader", "l_rewriter", "q_network", "r_proc_spy",
+                                  "s_io_planter"])
 def test_attacks_on_the_grader_fail(graded, name):
     """Each attack notebook answers 42 (2 points) only when its attack found nothing."""
     assert points(graded[1], name) == {"synth.q1": 1, "synth.q2": 2, "TOTAL": 3}, name

@@ -162,7 +162,8 @@ def private_connection_file(kernel: list[str], config: dict) -> list[str]:
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(data)
-    os.chown(target, config["uid"], config["gid"]) if os.geteuid() == 0 else None
+    if os.geteuid() == 0:
+        os.chown(target, config["uid"], config["gid"])
     return kernel[:i] + [target] + kernel[i + 1:]
 
 

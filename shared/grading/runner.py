@@ -339,8 +339,9 @@ def execute(nb: nbformat.NotebookNode, tmp: Path, runtime: Path, limits: sandbox
         d.mkdir(parents=True, exist_ok=True)
     as_root = os.geteuid() == 0 and isolate
     uid = gid = lease_uid if as_root else os.geteuid()
-    for d in (workdir, conn, io_dir):
-        sandbox.chown_tree(d, uid, gid) if as_root else None
+    if as_root:  # the submission's own uid writes only here (and in io_dir/outputs)
+        for d in (workdir, conn, io_dir / "outputs"):
+            sandbox.chown_tree(d, uid, gid)
     env = sandbox.kernel_env(workdir, runtime, full)
     keep = [{"src": sys.prefix, "dst": sys.prefix, "ro": True},
             {"src": str(runtime), "dst": str(runtime), "ro": True},
@@ -499,24 +500,19 @@ def grade_submission(submission: Path, chapter: str, *, seed: int, limits: sandb
             return result
         result.language = notebook_language(nb)
         cases = draw_cases(questions, keys, seed)
+        # io/ and io/inputs/ belong to the grader: the kernel cannot plant links where the
+        # grader writes the inputs; it writes only in io/outputs/.
         io_dir = tmp / "io"
         inputs_dir, outputs_dir = io_dir / "inputs", io_dir / "outputs"
-        io_dir.mkdir()
+        for d in (io_dir, inputs_dir, outputs_dir):
+            d.mkdir(mode=0o755)
         nb.cells.append(nbformat.v4.new_code_cell(
             probe_cell_source(chapter, inputs_dir, outputs_dir, questions_module)))
 
         with sandbox.UidLease() as lease:
-            uid = lease.uid
-
-            def reveal_inputs() -> None:
-                save_inputs(cases, inputs_dir)
-                outputs_dir.mkdir(parents=True, exist_ok=True)
-                if os.geteuid() == 0 and isolate:
-                    os.chown(outputs_dir, uid, uid)
-
-            outcome = execute(nb, tmp, runtime, limits, full=full, isolate=isolate, lease_uid=uid,
+            outcome = execute(nb, tmp, runtime, limits, full=full, isolate=isolate, lease_uid=lease.uid,
                               hide=list(hide or []) + [submission.resolve().parent], io_dir=io_dir,
-                              before_last_cell=reveal_inputs)
+                              before_last_cell=lambda: save_inputs(cases, inputs_dir))
         result.peak_memory_mb = round(outcome.peak_memory_mb, 1)
         if keep_dir is not None:
             keep_executed(nb, submission, keep_dir)
