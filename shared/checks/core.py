@@ -84,6 +84,11 @@ class Placeholder(NotImplementedError):
     what it is.
     """
 
+    # TensorFlow's AutoGraph re-raises an exception from traced code as its own type only
+    # when that type's __init__ is Exception's (else as a StagingError): keep it so, so that
+    # a placeholder reached inside tf.function is still a Placeholder.
+    __init__ = Exception.__init__
+
 
 #: Message of the placeholder that older generated exercises raised as a plain NotImplementedError.
 LEGACY_PLACEHOLDER_MESSAGE = "Exercise: replace this line with your code."
