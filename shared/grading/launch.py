@@ -143,7 +143,7 @@ def set_limits(limits: dict, real_root: bool) -> None:
 def probe() -> int:
     """Exit 0 if the namespaces can be entered here (run in a child: it changes this process)."""
     try:
-        real_root = enter_namespaces(isolate_network=True)
+        enter_namespaces(isolate_network=True)
         mount(None, "/", None, MS_REC | MS_PRIVATE)
     except Exception as exc:
         print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
