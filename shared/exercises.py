@@ -20,6 +20,8 @@ Rules applied to every solution notebook:
     "not answered yet"; a notebook with such regions must import it).
 
 * Cells tagged ``solution-only`` are dropped.
+* Markdown cells tagged ``report`` (a project's written report) get the
+  language's :data:`REPORT_PLACEHOLDERS` text instead of the solution's report.
 * The title of the first cell loses its ``(solutions)``/``(soluciones)``
   suffix.
 * ``solutions/<lang>/`` is rewritten to ``exercises/<lang>/`` in every cell, for
@@ -56,6 +58,9 @@ LANGUAGES: tuple[str, ...] = ("en", "es")
 BEGIN_MARKER = "# BEGIN SOLUTION"
 END_MARKER = "# END SOLUTION"
 SOLUTION_ONLY_TAG = "solution-only"
+REPORT_TAG = "report"
+#: What a project's report cell says in the exercise (the grader treats it as no report).
+REPORT_PLACEHOLDERS = {"en": "*(Write your report here.)*", "es": "*(Escribe aquí tu informe.)*"}
 #: Suffix of the solution notebook's title (first ``# `` heading), removed in the exercise.
 SOLUTION_TITLE_SUFFIXES: tuple[str, ...] = (" (solutions)", " (soluciones)")
 ANSWER_PLACEHOLDER = "{name} = ...  # YOUR ANSWER HERE"
@@ -239,6 +244,8 @@ def generate_exercise(nb: nbformat.NotebookNode, lang: str, *, chapter: str | No
             text = text.replace(f"solutions/{any_lang}/", f"exercises/{any_lang}/")
         if not cells and cell.cell_type == "markdown":
             text = exercise_title(text)
+        if cell.cell_type == "markdown" and has_tag(cell, REPORT_TAG):
+            text = REPORT_PLACEHOLDERS[lang]
         cell.source = text
         cells.append(cell)
     out.cells = cells

@@ -11,7 +11,9 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 import shared.checks
+from shared.projects import PROJECTS
 from shared.grading import reports, sandbox
+from shared.grading.projects import grade_project
 from shared.grading.runner import (SubmissionResult, UsageError, find_submissions, grade_submission,
                                    load_questions, module_file, resolve_chapter)
 
@@ -32,7 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m shared.grading",
         description="Grade exercise notebooks: run each in a sandboxed kernel and evaluate its answers "
-                    "on secret inputs with the answer key. `python -m shared.grading merge --help` "
+                    "on secret inputs with the answer key. Project notebooks (mdn-project) "
+                    "are not run: the model file next to each is loaded in the sandbox and "
+                    "measured. `python -m shared.grading merge --help` "
                     "combines the result files of independent jobs.")
     p.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSION",
                    help="a notebook, or a folder whose *.ipynb are all graded")
@@ -176,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
             register_questions_module(args.chapter, args.questions_module)
         submissions = find_submissions(args.submissions)
         chapters = [resolve_chapter(s, args.chapter) for s in submissions]
-        for chapter in sorted(set(chapters)):
+        for chapter in sorted(set(chapters) - set(PROJECTS)):
             load_questions(chapter, args.key_module)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -206,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
         Path(runtime_tmp).chmod(0o755)
 
         def job(submission: Path, chapter: str) -> SubmissionResult:
+            if chapter in PROJECTS:  # a project: its saved model is loaded and measured
+                return grade_project(submission, chapter, seed=seed, lang=args.lang, isolate=isolate,
+                                     runtime=runtime, hide=hide)
             return grade_submission(
                 submission, chapter, seed=seed, limits=limits, lang=args.lang, full=args.full,
                 questions_module=args.questions_module, key_module=args.key_module,

@@ -36,6 +36,26 @@ MESSAGES: dict[str, tuple[str, str]] = {
                  "return NumPy arrays of numbers",
                  "resultado inutilizable: las salidas no se pudieron leer como arreglos numéricos "
                  "({detail}); devuelve arreglos de NumPy con números"),
+    # projects: the grader's cells load and call the submitted model
+    "model_limit": ("stopped: loading and running the model breached the {kind} limit of {limit}; "
+                    "every part scores 0",
+                    "detenido: cargar y ejecutar el modelo superó el límite de {kind} ({limit}); "
+                    "todas las partes valen 0"),
+    "model_dead": ("the kernel died while loading or running the model ({detail}); every part scores 0",
+                   "el kernel se detuvo al cargar o ejecutar el modelo ({detail}); todas las partes valen 0"),
+    "no_model": ("no model file: hand in {names} next to the notebook (the notebook's save cell writes it); "
+                 "every part scores 0",
+                 "no hay archivo del modelo: entrega {names} junto al cuaderno (lo escribe la celda de "
+                 "guardado del cuaderno); todas las partes valen 0"),
+    "model_too_big": ("the model file is {size:.1f} MB, above the limit of {limit:g} MB; every part scores 0",
+                      "el archivo del modelo ocupa {size:.1f} MB, más que el límite de {limit:g} MB; "
+                      "todas las partes valen 0"),
+    "model_load": ("the model could not be loaded: {detail}; every part scores 0",
+                   "no se pudo cargar el modelo: {detail}; todas las partes valen 0"),
+    "model_params": ("the model has {n:,} parameters, above the limit of {limit:,}; every part scores 0",
+                     "el modelo tiene {n:,} parámetros, más que el límite de {limit:,}; todas las partes valen 0"),
+    "model_call": ("calling the model failed: {detail}",
+                   "la llamada al modelo falló: {detail}"),
 }
 
 

@@ -148,9 +148,11 @@ def find_submissions(paths: list[Path]) -> list[Path]:
 
 def resolve_chapter(path: Path, chapter: str | None) -> str:
     """The chapter of a submission: ``chapter`` or the file stem; must be known."""
+    from shared.projects import PROJECTS
+
     name = chapter or path.stem
-    if name not in shared.checks.CHAPTERS:
-        known = ", ".join(sorted(shared.checks.CHAPTERS))
+    if name not in shared.checks.CHAPTERS and name not in PROJECTS:
+        known = ", ".join(sorted(shared.checks.CHAPTERS) + sorted(PROJECTS))
         how = "" if chapter else f" (taken from the file name of {path})"
         raise UsageError(
             f"unknown chapter {name!r}{how}. Known chapters: {known}. "
@@ -326,8 +328,12 @@ class RunOutcome:
 
 def execute(nb: nbformat.NotebookNode, tmp: Path, runtime: Path, limits: sandbox.Limits, *,
             full: bool, isolate: bool, lease_uid: int, hide: list[Path], before_last_cell: Any,
-            io_dir: Path) -> RunOutcome:
-    """Run every cell on a fresh sandboxed kernel; call ``before_last_cell()`` before the last one."""
+            io_dir: Path, after_cell: Any = None) -> RunOutcome:
+    """Run every cell on a fresh sandboxed kernel.
+
+    ``before_last_cell()`` is called before the last cell, ``after_cell(index)``
+    (if given) after each cell, both in this process.
+    """
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import AsyncKernelManager
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -383,6 +389,8 @@ def execute(nb: nbformat.NotebookNode, tmp: Path, runtime: Path, limits: sandbox
                 client.execute_cell(cell, index)
                 if watchdog.reason:
                     break
+                if after_cell is not None:
+                    after_cell(index)
     except CellTimeoutError:
         outcome = RunOutcome("cell_timeout", {"cell": index, "seconds": limits.cell_seconds})
     except DeadKernelError:
