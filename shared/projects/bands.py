@@ -90,7 +90,7 @@ class CopyCheck:
     the 60 000 training images: 0.5th percentile 0.44, 1st 0.49, median 1.1 (the data set has near
     duplicates); training images shifted by one pixel: median 0; plus clipped noise of std 0.1 per
     pixel: median 0.67 -- inside the range of honest neighbours, so such noisy copies are NOT caught
-    by this check (their FID suffers instead); shifted by 2 pixels: median 1.35 (not caught); plus noise of std 0.02: 0.14 (caught).
+    by this check; shifted by 2 pixels: median 1.35 (not caught); plus noise of std 0.02: 0.14 (caught).
     """
 
     distance: float = 0.40
