@@ -206,7 +206,6 @@ def grade(folders: list[Path], out: Path) -> dict[str, dict]:
 @pytest.fixture(scope="module")
 def mdn_submissions(tmp_path_factory) -> dict[str, dict]:
     """Grade the solution (run at full budget), the blank exercise and models that must not score."""
-    import keras
     import torch
 
     base = tmp_path_factory.mktemp("mdn-submissions")
@@ -275,3 +274,13 @@ def test_an_untrained_model_scores_by_the_bands_as_documented(mdn_submissions):
     r = mdn_submissions["untrained"]
     assert part(r, "nll")["points"] == 0 and "gap" in part(r, "nll")["feedback"]
     assert part(r, "coverage")["points"] == 0 and "not covered" in part(r, "coverage")["feedback"]
+
+
+def test_gradebook_names_students_by_folder_when_files_keep_the_project_name():
+    from shared.grading.reports import gradebook_rows
+    from shared.grading.runner import SubmissionResult
+
+    results = [SubmissionResult("class/alice/mdn-project.ipynb", "mdn-project"),
+               SubmissionResult("class/bob.ipynb", "mdn-project")]
+    _, rows = gradebook_rows(results)
+    assert [r["student"] for r in rows] == ["alice", "bob"]

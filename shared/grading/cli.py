@@ -23,7 +23,7 @@ def add_output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", type=Path, help="the scores as JSON")
     p.add_argument("--gradebook", type=Path, help="gradebook CSV: one row per submission, a column per question")
     p.add_argument("--feedback-dir", type=Path, metavar="DIR",
-                   help="write DIR/<stem>.feedback.md per submission, in the student's language")
+                   help="write DIR/<student>.feedback.md per submission, in the student's language (<student>: the file's stem, or its folder's name when the file is named like the chapter)")
     p.add_argument("--lang", choices=("en", "es"), default="en",
                    help="language of the score tables (feedback files use each student's language)")
 

@@ -158,9 +158,7 @@ def grade_project(submission: Path, project: str, *, seed: int, lang: str = "en"
             except measure.Refused as why:
                 problems.append(why.why)
 
-        from shared.grading.sandbox import UidLease
-
-        with UidLease() as lease:
+        with sandbox.UidLease() as lease:
             outcome = execute(probe_notebook(kind, copy, io_dir, phases), tmp, runtime, limits, full=False,
                               isolate=isolate, lease_uid=lease.uid, hide=list(hide or []) +
                               [submission.resolve().parent], io_dir=io_dir,

@@ -46,6 +46,13 @@ def write_csv(results: list[SubmissionResult], path: Path, lang: str = "en") -> 
         writer.writerows(csv_rows(results, lang))
 
 
+def student_name(result: SubmissionResult) -> str:
+    """Who handed it in: the file's stem, or its folder's name when the file keeps the chapter's
+    name (``alice/mdn-project.ipynb`` -> ``alice``)."""
+    path = Path(result.submission)
+    return path.parent.name if path.stem == result.chapter and path.parent.name else path.stem
+
+
 def gradebook_rows(results: list[SubmissionResult]) -> tuple[list[str], list[dict[str, str]]]:
     """Columns and rows of the gradebook: one row per submission, a column per question."""
     qids = list(dict.fromkeys(s.qid for r in results for s in r.scores))
@@ -53,7 +60,7 @@ def gradebook_rows(results: list[SubmissionResult]) -> tuple[list[str], list[dic
     rows = []
     for r in results:
         by_qid = {s.qid: fmt_points(s.points) for s in r.scores}
-        rows.append({"student": Path(r.submission).stem, "submission": r.submission,
+        rows.append({"student": student_name(r), "submission": r.submission,
                      **{q: by_qid.get(q, "") for q in qids},
                      "total": fmt_points(r.points), "max_points": fmt_points(r.max_points),
                      "status": r.error or "ok"})
@@ -124,11 +131,11 @@ def write_feedback(results: list[SubmissionResult], folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for r in results:
-        target = folder / f"{Path(r.submission).stem}.feedback.md"
+        target = folder / f"{student_name(r)}.feedback.md"
         counter = 1
         while target in written:
             counter += 1
-            target = folder / f"{Path(r.submission).stem}-{counter}.feedback.md"
+            target = folder / f"{student_name(r)}-{counter}.feedback.md"
         target.write_text(feedback_markdown(r), encoding="utf-8")
         written.append(target)
     return written

@@ -22,10 +22,10 @@ from shared.projects.models import ModelFileError, compute_phase, load_model
 #: The self-check's seed (public; the grader draws its own, secret).
 PUBLIC_SEED = 20_261_202
 
-_WORDS = {"en": ("part", "points", "measurement", "total", "The grader measures other inputs "
-                 "drawn the same way: expect a similar score."),
-          "es": ("parte", "puntos", "medición", "total", "El corrector mide otras entradas "
-                 "sacadas de la misma forma: espera una nota parecida.")}
+_WORDS = {"en": ("points", "total", "The grader measures other inputs drawn the same way: "
+                 "expect a similar score."),
+          "es": ("puntos", "total", "El corrector mide otras entradas sacadas de la misma forma: "
+                 "espera un puntaje parecido.")}
 
 
 def measure_file(project: str, path: str | os.PathLike, seed: int = PUBLIC_SEED) -> list[Part]:
@@ -62,7 +62,7 @@ def measure_file(project: str, path: str | os.PathLike, seed: int = PUBLIC_SEED)
 def self_check(project: str, path: str | os.PathLike, lang: str | None = None) -> list[Part]:
     """Print the score the saved model would get, part by part, in the course language; return it."""
     lang = lang or get_language()
-    part_w, points_w, measurement_w, total_w, note = _WORDS.get(lang, _WORDS["en"])
+    points_w, total_w, note = _WORDS.get(lang, _WORDS["en"])
     try:
         parts = measure_file(project, path)
     except ModelFileError as exc:
