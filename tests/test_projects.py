@@ -81,6 +81,29 @@ def test_keras_and_torch_models_round_trip(tmp_path):
     assert loaded.latent_dim == 8 and loaded(np.zeros((3, 512)))[0].shape == (3, 784)
 
 
+def test_vae_encoder_and_decoder_are_saved_as_one_model_in_both_frameworks(tmp_path):
+    import torch
+
+    from shared.vae import build_decoder, build_encoder
+
+    loaded = load_model(save_model((build_encoder(4), build_decoder(4)), tmp_path / "v.keras", "vae"), "vae")
+    assert loaded.latent_dim == 4
+    assert [o.shape for o in loaded(np.zeros((3, 784)), np.zeros((3, 512)))] == [(3, 4), (3, 4), (3, 784)]
+
+    class Encoder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layer = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 6))
+
+        def forward(self, x):
+            h = self.layer(x)
+            return h[:, :3], h[:, 3:]
+
+    path = save_model((Encoder(), torch.nn.Linear(3, 784)), tmp_path / "v.pt", "vae", latent_dim=3)
+    assert [o.shape for o in load_model(path, "vae")(np.zeros((3, 784)), np.zeros((3, 512)))] == \
+        [(3, 3), (3, 3), (3, 784)]
+
+
 def test_files_the_grader_cannot_use_are_refused_with_what_to_do(tmp_path):
     import keras
     import torch
