@@ -60,14 +60,10 @@ def mdn_table() -> None:
             model, seconds = train_mdn(k, epochs, decay)
             path = save_model(model, Path(tmp) / f"k{k}-{epochs}.keras", "mdn")
             parts = measure_file("mdn-project", path)
-            nll, cov = parts
-            gap = float(nll.feedback["en"].split("gap ")[1].split(";")[0])
-            numbers = cov.feedback["en"]
-            share = numbers.split("share error ")[1].split(" ")[0]
-            missed = numbers.split("missed at ")[1].split(" ")[0]
-            off = numbers.split("no branch ")[1].split(" ")[0]
+            nll, cov = (p.values for p in parts)
             total = sum(p.points for p in parts)
-            print(f"{name:<38} {seconds:>8.1f} {gap:>7.3f} {share:>9} {missed:>6}% {off:>5}% {total:>6g}")
+            print(f"{name:<38} {seconds:>8.1f} {nll['gap']:>7.3f} {cov['share_error']:>9.3f} "
+                  f"{100 * cov['missed']:>6.1f}% {100 * cov['off']:>5.1f}% {total:>6g}")
 
 
 def copies_table() -> None:

@@ -32,6 +32,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from shared.toy import check_n
+
 #: Lengths of the upper arm and of the forearm.
 L1, L2 = 1.0, 0.7
 #: The hand's distance to the shoulder is in [R_MIN, R_MAX]: away from the
@@ -135,10 +137,8 @@ def sample_arm(n: int, seed: int = 0) -> ArmData:
     ArmData
         ``inputs`` (n, 2) hand positions, ``targets`` (n, 2) joint angles, float32.
     """
-    if not isinstance(n, (int, np.integer)) or n <= 0:
-        raise ValueError(f"the number of points must be a positive integer, got {n!r}")
     rng = np.random.default_rng(seed)
-    hand = sample_hands(int(n), rng)
+    hand = sample_hands(check_n(n), rng)
     branch = (rng.uniform(size=len(hand)) >= elbow_up_probability(hand)).astype(int)  # 0 up, 1 down
     theta = inverse_kinematics(hand)[np.arange(len(hand)), branch]
     theta = theta + NOISE * rng.standard_normal(theta.shape)

@@ -24,7 +24,8 @@ class Pairs(NamedTuple):
     targets: np.ndarray
 
 
-def _check_n(n: int) -> int:
+def check_n(n: int) -> int:
+    """``n`` as an int, or ValueError if it is not a positive integer."""
     if not isinstance(n, (int, np.integer)) or n <= 0:
         raise ValueError(f"the number of points must be a positive integer, got {n!r}")
     return int(n)
@@ -46,7 +47,7 @@ def bishop_forward(n: int, seed: int = 0) -> Pairs:
         ``inputs`` = x in [0, 1], ``targets`` = t; both ``(n, 1)`` float32.
     """
     rng = np.random.default_rng(seed)
-    x = rng.uniform(0.0, 1.0, size=(_check_n(n), 1))
+    x = rng.uniform(0.0, 1.0, size=(check_n(n), 1))
     t = x + 0.3 * np.sin(2 * np.pi * x) + rng.uniform(-0.1, 0.1, size=x.shape)
     return Pairs(x.astype(np.float32), t.astype(np.float32))
 
@@ -79,7 +80,7 @@ def sine_inverse(n: int, seed: int = 0) -> Pairs:
         ``(n, 1)`` float32.
     """
     rng = np.random.default_rng(seed)
-    y = rng.uniform(*SINE_RANGE, size=(_check_n(n), 1))
+    y = rng.uniform(*SINE_RANGE, size=(check_n(n), 1))
     x = 7.0 * np.sin(0.75 * y) + 0.5 * y + rng.normal(0.0, SINE_NOISE, size=y.shape)
     return Pairs(x.astype(np.float32), y.astype(np.float32))
 

@@ -31,6 +31,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
+from shared.exercises import REPORT_PLACEHOLDERS, REPORT_TAG
 from shared.grading import sandbox
 from shared.grading.messages import both
 from shared.grading.runner import QuestionScore, SubmissionResult, execute, inputs_fingerprint, notebook_language
@@ -40,7 +41,6 @@ from shared.projects.evaluate import (PHASES, INPUT_MAKERS, Part, first_phase_in
 from shared.projects.models import find_model_file
 
 REPORT_TITLE = {"en": "Written report (read by the teacher)", "es": "Informe escrito (lo lee el docente)"}
-REPORT_TAG = "report"
 REPORT_CHARS = 1500
 
 
@@ -50,8 +50,6 @@ REPORT_CHARS = 1500
 
 def report_text(nb: nbformat.NotebookNode) -> str:
     """The student's written report: the markdown cells tagged ``report``, as one text."""
-    from shared.exercises import REPORT_PLACEHOLDERS
-
     parts = [c.source.strip() for c in nb.cells
              if c.cell_type == "markdown" and REPORT_TAG in c.get("metadata", {}).get("tags", [])]
     parts = [p for p in parts if p not in REPORT_PLACEHOLDERS.values()]

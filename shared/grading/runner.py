@@ -49,6 +49,7 @@ from shared.checks.core import Arrays, Question
 from shared.grading import sandbox
 from shared.grading.messages import both
 from shared.key import QuestionKey, draw_case, grade_case, keys_for
+from shared.projects import PROJECTS
 
 REPO_ROOT = sandbox.REPO_ROOT
 PROBE_MARK = "# Cell added by the grader (shared.grading)"
@@ -148,8 +149,6 @@ def find_submissions(paths: list[Path]) -> list[Path]:
 
 def resolve_chapter(path: Path, chapter: str | None) -> str:
     """The chapter of a submission: ``chapter`` or the file stem; must be known."""
-    from shared.projects import PROJECTS
-
     name = chapter or path.stem
     if name not in shared.checks.CHAPTERS and name not in PROJECTS:
         known = ", ".join(sorted(shared.checks.CHAPTERS) + sorted(PROJECTS))

@@ -41,6 +41,8 @@ class Part:
     max_points: float
     feedback: dict[str, str] = field(default_factory=dict)
     title: dict[str, str] = field(default_factory=dict)
+    #: The measurements behind the score (e.g. ``{"gap": 0.02}``), for benchmarks and reports.
+    values: dict[str, float] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -121,10 +123,11 @@ def gan_inputs(rng: np.random.Generator) -> dict[str, Any]:
 # Measuring the outputs
 # ---------------------------------------------------------------------------
 
-def _part(qid: str, project: str, points: float, feedback: dict[str, str]) -> Part:
+def _part(qid: str, project: str, points: float, feedback: dict[str, str],
+          values: dict[str, float] | None = None) -> Part:
     title = next(t for q, _, t in PARTS[project] if q == qid)
     maximum = next(p for q, p, _ in PARTS[project] if q == qid)
-    return Part(qid, round(points, 2), maximum, dict(feedback), dict(title))
+    return Part(qid, round(points, 2), maximum, dict(feedback), dict(title), dict(values or {}))
 
 
 def zero_parts(project: str, reason: dict[str, str]) -> list[Part]:
@@ -157,11 +160,12 @@ def evaluate_mdn(outputs: dict[str, np.ndarray], inputs: dict[str, Any], rng: np
                          f"gap {gap:.3f}",
                          f"NLL {nll:.3f} nats en {len(pairs.inputs):,} pares nuevos; óptimo de Bayes {bayes:.3f}; "
                          f"brecha {gap:.3f}")
-    scores = [_part("nll", project, points, fb)]
+    scores = [_part("nll", project, points, fb, {"nll": nll, "bayes": bayes, "gap": gap})]
     cov = measure.branch_coverage(cov_mix, hands, rng)
     verdict = {"en": ("covered: " if cov.passed else "not covered: ") + cov.describe("en"),
                "es": ("cubiertas: " if cov.passed else "no cubiertas: ") + cov.describe("es")}
-    scores.append(_part("coverage", project, bands.MDN.points_coverage if cov.passed else 0.0, verdict))
+    scores.append(_part("coverage", project, bands.MDN.points_coverage if cov.passed else 0.0, verdict,
+                        {"share_error": cov.share_error, "missed": cov.missed, "off": cov.off}))
     return scores
 
 
@@ -195,7 +199,7 @@ def evaluate_vae(enc: dict[str, np.ndarray], dec: dict[str, np.ndarray], inputs:
                          f"(training images: {nelbo['train']:.1f})",
                          f"-ELBO {nelbo['test']:.1f} nats/imagen en {len(inputs['test']):,} imágenes de prueba "
                          f"secretas (imágenes de entrenamiento: {nelbo['train']:.1f})")
-    scores = [_part("elbo", project, points, fb)]
+    scores = [_part("elbo", project, points, fb, {"test": nelbo["test"], "train": nelbo["train"]})]
     try:
         logits = measure._finite("decoder logits", dec["logits_prior"])
         images = measure.check_images(measure.sigmoid(logits), len(inputs["z_prior"]))
@@ -208,7 +212,7 @@ def evaluate_vae(enc: dict[str, np.ndarray], dec: dict[str, np.ndarray], inputs:
     points, fb = _banded(value, bands.VAE.fid_bands, bands.VAE.points_fid,
                          f"FID {value:.1f} ({len(images):,} samples of the prior)",
                          f"FID {value:.1f} ({len(images):,} muestras de la previa)")
-    scores.append(_part("fid", project, points, fb))
+    scores.append(_part("fid", project, points, fb, {"fid": value}))
     return scores
 
 
@@ -227,12 +231,12 @@ def evaluate_gan(outputs: dict[str, np.ndarray], seed: int,
     value = fid_to_test(images, seed, bands.GAN.n_fid)
     points, fb = _banded(value, bands.GAN.fid_bands, bands.GAN.points_fid,
                          f"FID {value:.1f} ({len(images):,} samples)", f"FID {value:.1f} ({len(images):,} muestras)")
-    scores = [_part("fid", project, points, fb)]
+    scores = [_part("fid", project, points, fb, {"fid": value})]
     kl = measure.kl_to_uniform(class_histogram(images, load_classifier(verbose=False)))
     points, fb = _banded(kl, bands.GAN.kl_bands, bands.GAN.points_coverage,
                          f"KL(class histogram || uniform) = {kl:.3f} nats",
                          f"KL(histograma de clases || uniforme) = {kl:.3f} nats")
-    scores.append(_part("coverage", project, points, fb))
+    scores.append(_part("coverage", project, points, fb, {"kl": kl}))
     return scores
 
 

@@ -165,7 +165,7 @@ def save_model(model: Any, path: str | os.PathLike, kind: str, latent_dim: int |
             try:
                 scripted = torch.jit.script(to_save)
             except Exception:
-                scripted = torch.jit.trace(to_save, _example_inputs(kind, "torch", latent, to_save), check_trace=False)
+                scripted = torch.jit.trace(to_save, _example_inputs(kind, latent), check_trace=False)
             meta = json.dumps({"kind": kind, "latent_dim": latent})
             torch.jit.save(scripted, str(path), _extra_files={META_FILE: meta})
         except Exception as exc:
@@ -177,8 +177,8 @@ def save_model(model: Any, path: str | os.PathLike, kind: str, latent_dim: int |
     reloaded = load_model(path, kind)
     if kind in ("vae", "gan") and reloaded.latent_dim != latent:
         raise ModelFileError(f"the saved model's latent dimension is {reloaded.latent_dim}, expected {latent}.")
-    example = _example_inputs(kind, framework, reloaded.latent_dim, None, as_numpy=True)
-    direct = _call_in_memory(to_save, framework, example)
+    example = _example_inputs(kind, reloaded.latent_dim, as_numpy=True)
+    direct = LoadedModel(kind, framework, to_save, latent, 0).call_raw(example)
     again = reloaded.call_raw(example)
     for a, b in zip(direct, again):
         if a.shape != b.shape or not np.allclose(a, b, rtol=1e-4, atol=1e-5, equal_nan=True):
@@ -189,8 +189,8 @@ def save_model(model: Any, path: str | os.PathLike, kind: str, latent_dim: int |
     return path
 
 
-def _example_inputs(kind: str, framework: str, latent: int | None, model: Any,
-                    as_numpy: bool = False, n: int = 4) -> Any:
+def _example_inputs(kind: str, latent: int | None, as_numpy: bool = False, n: int = 4) -> Any:
+    """A small batch of inputs: NumPy arrays, or torch tensors (for ``torch.jit.trace``)."""
     rng = np.random.default_rng(0)
     if kind == "mdn":
         arrays = [rng.uniform(0.2, 1.2, (n, 2)).astype(np.float32)]
@@ -224,18 +224,6 @@ def _outputs(out: Any) -> list[np.ndarray]:
 def _keras_image_input(images: np.ndarray, shape: tuple) -> np.ndarray:
     n = len(images)
     return images.reshape((n,) + tuple(int(s) for s in shape[1:]))
-
-
-def _call_in_memory(model: Any, framework: str, arrays: list[np.ndarray]) -> list[np.ndarray]:
-    if framework == "keras":
-        if len(arrays) == 2:
-            arrays = [_keras_image_input(arrays[0], model.inputs[0].shape), arrays[1]]
-            return _outputs(model(arrays, training=False))
-        return _outputs(model(arrays[0], training=False))
-    import torch
-
-    with torch.no_grad():
-        return _outputs(model(*[torch.from_numpy(a) for a in arrays]))
 
 
 @dataclass
