@@ -201,7 +201,7 @@ def evaluate_vae(enc: dict[str, np.ndarray], dec: dict[str, np.ndarray], inputs:
                          f"secretas (imágenes de entrenamiento: {nelbo['train']:.1f})")
     scores = [_part("elbo", project, points, fb, {"test": nelbo["test"], "train": nelbo["train"]})]
     try:
-        logits = measure._finite("decoder logits", dec["logits_prior"])
+        logits = measure.finite("logits", dec["logits_prior"])
         images = measure.check_images(measure.sigmoid(logits), len(inputs["z_prior"]))
         measure.check_depends_on_input(images[:500], "code z", "código z")
         measure.check_not_copies(images[:bands.COPIES.n_samples], _reference_pooled())

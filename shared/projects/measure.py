@@ -27,12 +27,20 @@ class Refused(Exception):
         self.why = {"en": en, "es": es}
 
 
-def _finite(name: str, array: np.ndarray) -> np.ndarray:
+#: The model's outputs, as named in the refusals (English, Spanish).
+OUTPUT_NAMES = {"parameters": ("parameters", "los parámetros"), "encoder": ("encoder outputs",
+                "las salidas del codificador"), "logits": ("decoder logits", "los logits del decodificador"),
+                "images": ("images", "las imágenes")}
+
+
+def finite(what: str, array: np.ndarray) -> np.ndarray:
+    """``array`` as float64 if every value is finite, else :class:`Refused` (``what``: a key of OUTPUT_NAMES)."""
     array = np.asarray(array, dtype=np.float64)
     if not np.all(np.isfinite(array)):
         bad = int(np.sum(~np.isfinite(array)))
-        raise Refused(f"the model's {name} contain NaN or infinite values ({bad} of {array.size}).",
-                      f"los {name} del modelo contienen valores NaN o infinitos ({bad} de {array.size}).")
+        en, es = OUTPUT_NAMES[what]
+        raise Refused(f"the model's {en} contain NaN or infinite values ({bad} of {array.size}).",
+                      f"{es} del modelo contienen valores NaN o infinitos ({bad} de {array.size}).")
     return array
 
 
@@ -86,7 +94,7 @@ def split_mdn_params(params: np.ndarray, n: int) -> Mixture:
     if k > bands.MDN.max_components:
         raise Refused(f"the MDN has {k} components; at most {bands.MDN.max_components} are allowed.",
                       f"la MDN tiene {k} componentes; se permiten a lo sumo {bands.MDN.max_components}.")
-    params = _finite("parameters", params)
+    params = finite("parameters", params)
     logits = params[:, :k]
     log_w = logits - np.max(logits, axis=1, keepdims=True)
     log_w = log_w - np.log(np.sum(np.exp(log_w), axis=1, keepdims=True))
@@ -179,7 +187,7 @@ def check_encoder(mu: np.ndarray, log_var: np.ndarray, n: int) -> tuple[np.ndarr
                       f"{log_var.shape}.",
                       f"el codificador debe devolver (mu, log_var), cada uno de forma (n, d); devolvió "
                       f"{mu.shape} y {log_var.shape}.")
-    mu, log_var = _finite("encoder outputs", mu), _finite("encoder outputs", log_var)
+    mu, log_var = finite("encoder", mu), finite("encoder", log_var)
     if np.any(np.abs(log_var) > 30):
         raise Refused("the encoder's log-variances leave [-30, 30]: clip them (exp(log_var) would overflow).",
                       "las log-varianzas del codificador salen de [-30, 30]: acótalas (exp(log_var) se desbordaría).")
@@ -191,7 +199,7 @@ def negative_elbo(x: np.ndarray, mu: np.ndarray, log_var: np.ndarray, logits: np
 
     ``logits`` are the decoder's outputs at ``z = mu + exp(log_var / 2) * eps``.
     """
-    logits = _finite("decoder logits", np.asarray(logits).reshape(len(x), -1))
+    logits = finite("logits", np.asarray(logits).reshape(len(x), -1))
     if logits.shape[1] != 784:
         raise Refused(f"the decoder must output 784 logits per image, got {logits.shape[1]}.",
                       f"el decodificador debe producir 784 logits por imagen; produjo {logits.shape[1]}.")
@@ -225,7 +233,7 @@ def check_images(images: np.ndarray, n: int) -> np.ndarray:
         raise Refused(f"the generator must output n images of 28x28 pixels; got shape {images.shape} for n = {n}.",
                       f"el generador debe producir n imágenes de 28x28 píxeles; produjo la forma {images.shape} "
                       f"para n = {n}.")
-    images = _finite("images", images)
+    images = finite("images", images)
     lo, hi = float(images.min()), float(images.max())
     if lo < -1e-3 or hi > 1 + 1e-3:
         tanh_en = " They look like tanh outputs: end the model with (x + 1) / 2." if lo >= -1.001 else ""
@@ -301,7 +309,7 @@ def band_fraction(value: float, table: tuple[tuple[float, float], ...]) -> float
     return 0.0
 
 
-__all__ = ["Coverage", "Mixture", "Refused", "band_fraction", "bernoulli_nll", "branch_coverage",
+__all__ = ["Coverage", "Mixture", "OUTPUT_NAMES", "Refused", "band_fraction", "bernoulli_nll", "branch_coverage",
            "check_depends_on_input", "check_encoder", "check_generalizes", "check_images",
-           "check_not_copies", "check_repeatable", "gaussian_kl", "kl_to_uniform", "mdn_nll",
+           "check_not_copies", "check_repeatable", "finite", "gaussian_kl", "kl_to_uniform", "mdn_nll",
            "nearest_distances", "negative_elbo", "pooled", "sample_mixture", "sigmoid", "split_mdn_params"]
