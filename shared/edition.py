@@ -569,12 +569,19 @@ def solution_lines(root: Path = ROOT) -> dict[str, str]:
 
     Every line between ``# BEGIN SOLUTION`` and ``# END SOLUTION`` in a code cell of
     ``solutions/*/*.ipynb`` that is at least :data:`MIN_SOLUTION_LINE` characters long
-    after stripping, and every multiple-choice answer ``answer_... = "X"``.
+    after stripping, and every multiple-choice answer ``answer_... = "X"``. A project's
+    solution (``shared.projects.PROJECTS``) builds on its chapter's code on purpose: its
+    lines that the chapters or ``shared/`` already show are not the project's answer.
     """
+    from shared.projects import PROJECTS
+
     found: dict[str, str] = {}
+    public: set[str] | None = None
     for path in sorted((root / "solutions").glob("*/*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         rel = path.relative_to(root).as_posix()
+        if path.stem in PROJECTS and public is None:
+            public = _public_code_lines(root)
         for cell in nb.cells:
             if cell.cell_type != "code":
                 continue
@@ -586,8 +593,24 @@ def solution_lines(root: Path = ROOT) -> dict[str, str]:
                 elif s.startswith(SOLUTION_MARKERS[1]):
                     inside = False
                 elif inside and (len(s) >= MIN_SOLUTION_LINE or _CHOICE_ANSWER.match(s)):
+                    if path.stem in PROJECTS and public is not None and s in public:
+                        continue
                     found.setdefault(s, rel)
     return found
+
+
+def _public_code_lines(root: Path) -> set[str]:
+    """Stripped lines of the chapters' code cells (``book/*/*.ipynb``) and of the edition's ``shared/**/*.py``."""
+    lines: set[str] = set()
+    for path in sorted((root / "book").glob("*/*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code":
+                lines.update(line.strip() for line in cell.source.splitlines())
+    for path in sorted((root / "shared").rglob("*.py")):
+        if is_excluded(path.relative_to(root).as_posix()):
+            continue
+        lines.update(line.strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return lines
 
 
 def _line_pattern(line: str) -> re.Pattern:

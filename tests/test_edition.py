@@ -235,6 +235,16 @@ def test_solution_lines_include_the_code_of_the_solutions_not_the_placeholders()
     assert {src.split("/")[0] for src in lines.values()} == {"solutions"}
 
 
+def test_a_projects_own_lines_count_and_those_its_chapter_teaches_do_not():
+    lines = edition.solution_lines(ROOT)
+    # the VAE project's encoder is the chapter's, with its own filters: that line is the project's answer
+    assert lines.get('h = keras.layers.Conv2D(64, 3, strides=2, padding="same", activation="relu")(h)  # 7x7') \
+        == "solutions/en/vae-project.ipynb"
+    # the GAN project trains like the chapter: the chapter's lines are not leaks of the project
+    assert "d_optimizer.apply_gradients(zip(grads, discriminator.trainable_variables))" not in lines
+    assert "with tf.GradientTape() as tape:" not in lines
+
+
 # ---------------------------------------------------------------------------
 # The pieces, on small inputs
 # ---------------------------------------------------------------------------

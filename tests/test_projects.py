@@ -6,19 +6,14 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
+from projects_support import ROOT, grade, make_folders, part, run_notebook
 
 from shared import arm
 from shared.projects import bands, measure
 from shared.projects.models import ModelFileError, load_model, save_model
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 # ---------------------------------------------------------------------------
@@ -199,48 +194,15 @@ def test_copies_of_the_data_are_refused_and_new_images_are_not():
 # Grading end to end (sandboxed kernels)
 # ---------------------------------------------------------------------------
 
-def run_notebook(path: Path, cwd: Path, quick: bool) -> None:
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(path, as_version=4)
-    before = {k: os.environ.get(k) for k in ("COURSE_QUICK", "PYTHONPATH")}
-    os.environ.update(COURSE_QUICK="1" if quick else "0", PYTHONPATH=str(ROOT))   # the kernel inherits them
-    try:
-        NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}).execute()
-    finally:
-        for k, v in before.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    nbformat.write(nb, cwd / path.name)
-
-
-def grade(folders: list[Path], out: Path) -> dict[str, dict]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    result = subprocess.run([sys.executable, "-m", "shared.grading", *map(str, folders), "--seed", "11",
-                             "-j", "2", "--result-dir", str(out)], cwd=ROOT, env=env, capture_output=True,
-                            text=True, timeout=900)
-    assert result.returncode == 0, result.stdout + result.stderr
-    results = [json.loads(f.read_text()) for f in out.glob("*.result.json")]
-    return {Path(r["submission"]).parent.name: r for r in results}
-
-
 @pytest.fixture(scope="module")
 def mdn_submissions(tmp_path_factory) -> dict[str, dict]:
     """Grade the solution (run at full budget), the blank exercise and models that must not score."""
     import torch
 
     base = tmp_path_factory.mktemp("mdn-submissions")
-    folders = {}
-    for name in ("solution", "blank", "untrained", "nan", "constant", "junk", "noisy", "huge"):
-        folders[name] = base / name
-        folders[name].mkdir()
+    folders = make_folders(base, "mdn-project", ["solution", "blank", "untrained", "nan", "constant", "junk",
+                                                 "noisy", "huge"])
     run_notebook(ROOT / "solutions/en/mdn-project.ipynb", folders["solution"], quick=False)
-    blank = ROOT / "exercises/en/mdn-project.ipynb"
-    for name in folders:
-        if name != "solution":
-            (folders[name] / "mdn-project.ipynb").write_bytes(blank.read_bytes())
     save_model(keras_mdn(3), folders["untrained"] / "mdn-project.keras", "mdn")
     nan = keras_mdn(3)
     nan.layers[-1].set_weights([w * np.nan for w in nan.layers[-1].get_weights()])
@@ -264,10 +226,6 @@ def mdn_submissions(tmp_path_factory) -> dict[str, dict]:
     with open(folders["huge"] / "mdn-project.keras", "wb") as f:
         f.truncate(int((bands.LIMITS.file_mb + 1) * 2 ** 20))
     return grade(list(folders.values()), base / "results")
-
-
-def part(result: dict, qid: str) -> dict:
-    return next(s for s in result["scores"] if s["qid"] == qid)
 
 
 def test_the_solutions_saved_model_earns_full_marks_and_its_report_is_listed(mdn_submissions):

@@ -34,8 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m shared.grading",
         description="Grade exercise notebooks: run each in a sandboxed kernel and evaluate its answers "
-                    "on secret inputs with the answer key. Project notebooks (mdn-project) "
-                    "are not run: the model file next to each is loaded in the sandbox and "
+                    "on secret inputs with the answer key. Project notebooks (mdn-project, "
+                    "vae-project, gan-project) are not run: the model file next to each is loaded in the sandbox and "
                     "measured. `python -m shared.grading merge --help` "
                     "combines the result files of independent jobs.")
     p.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSION",

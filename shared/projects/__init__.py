@@ -1,8 +1,6 @@
 """Graded projects: the student builds and trains a model; the grader measures it.
 
-One project per chapter; ``mdn-project`` is published (the VAE and GAN
-projects' measurements exist in :mod:`shared.projects.evaluate`, their bands are
-not yet calibrated). The
+One project per chapter (``mdn-project``, ``vae-project``, ``gan-project``). The
 notebook trains a model in Keras or PyTorch and saves it with
 :func:`shared.projects.models.save_model`; the grader loads that file (it never
 re-runs the notebook), feeds it inputs only the grader knows, and measures
@@ -21,4 +19,4 @@ the outputs in its own process.
 from __future__ import annotations
 
 #: Project name -> what the saved model file must contain (see shared.projects.models).
-PROJECTS = {"mdn-project": "mdn"}
+PROJECTS = {"mdn-project": "mdn", "vae-project": "vae", "gan-project": "gan"}

@@ -1,0 +1,71 @@
+"""The GAN project graded end to end: the solution's saved generator earns full marks; the blank, an
+untrained generator, a NaN one, one that returns stored training images, one that ignores its code and
+a tanh generator that was not rescaled score as documented (docs/teacher-grading.md, "Graded projects")."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from projects_support import ROOT, grade, keras_lookup, make_folders, part, run_notebook, stored_images
+
+from shared.projects.models import save_model
+
+STEM = "gan-project"
+
+
+def dcgan_generator(seed: int = 0, unit: bool = True):
+    """A small untrained DCGAN-style generator (tanh); ``unit``: rescaled from [-1, 1] to [0, 1]."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    layers = [keras.Input((32,)), keras.layers.Dense(7 * 7 * 32), keras.layers.Reshape((7, 7, 32)),
+              keras.layers.BatchNormalization(), keras.layers.ReLU(),
+              keras.layers.Conv2DTranspose(1, 3, strides=4, padding="same", activation="tanh")]
+    if unit:
+        layers.append(keras.layers.Rescaling(0.5, offset=0.5))
+    return keras.Sequential(layers)
+
+
+@pytest.fixture(scope="module")
+def gan_submissions(tmp_path_factory) -> dict[str, dict]:
+    base = tmp_path_factory.mktemp("gan-submissions")
+    folders = make_folders(base, STEM, ["solution", "blank", "untrained", "nan", "copies", "constant", "tanh"])
+    run_notebook(ROOT / "solutions" / "en" / f"{STEM}.ipynb", folders["solution"], quick=False)
+    save_model(dcgan_generator(), folders["untrained"] / f"{STEM}.keras", "gan")
+    nan = dcgan_generator()
+    nan.layers[0].set_weights([w * np.nan for w in nan.layers[0].get_weights()])
+    save_model(nan, folders["nan"] / f"{STEM}.keras", "gan")
+    save_model(keras_lookup(stored_images(), 16), folders["copies"] / f"{STEM}.keras", "gan")
+    constant = dcgan_generator()
+    kernel, bias = constant.layers[0].get_weights()
+    constant.layers[0].set_weights([np.zeros_like(kernel), bias + 0.1])
+    save_model(constant, folders["constant"] / f"{STEM}.keras", "gan")
+    save_model(dcgan_generator(unit=False), folders["tanh"] / f"{STEM}.keras", "gan")
+    return grade(list(folders.values()), base / "results")
+
+
+def test_the_solutions_saved_generator_earns_full_marks(gan_submissions):
+    r = gan_submissions["solution"]
+    assert r["error"] is None and r["points"] == r["max_points"] == 10, r
+    assert "Solution's report" in part(r, "report")["feedback"]
+    assert r["seconds"] < 120
+
+
+@pytest.mark.parametrize("name, why", [
+    ("blank", "no model file"),
+    ("nan", "NaN"),
+    ("copies", "copies"),
+    ("constant", "ignores its input"),
+    ("tanh", "tanh"),
+])
+def test_generators_that_did_not_earn_a_score_get_zero_and_say_why(gan_submissions, name, why):
+    r = gan_submissions[name]
+    assert r["points"] == 0, r
+    assert why in part(r, "fid")["feedback"], part(r, "fid")["feedback"]
+    assert part(r, "fid")["feedback_by_lang"]["es"] != part(r, "fid")["feedback_by_lang"]["en"]
+
+
+def test_an_untrained_generator_scores_zero_by_the_bands(gan_submissions):
+    r = gan_submissions["untrained"]
+    assert part(r, "fid")["points"] == 0 and "FID" in part(r, "fid")["feedback"]
+    assert part(r, "coverage")["points"] == 0 and "KL" in part(r, "coverage")["feedback"]
