@@ -93,24 +93,37 @@ def mdn_table() -> None:
 
 def copies_table() -> None:
     from shared.data import load_fashion_mnist
-    from shared.projects import measure
+    from shared.projects import bands, measure
 
     data = load_fashion_mnist(validation=0)
-    reference = measure.pooled(data.x_train.astype(np.float32) / 255)
+    reference = measure.reference_set(data.x_train.astype(np.float32) / 255)
     rng = np.random.default_rng(0)
     test = data.x_test[:1000].astype(np.float32) / 255
-    copies = data.x_train[rng.choice(len(data.x_train), 500, replace=False)].astype(np.float32) / 255
-    print("\nCopy check: distance to the nearest training image (2x2-pooled, min over 1-pixel shifts)")
-    print(f"{'images':<34} {'p0.5':>6} {'p1':>6} {'p50':>6}")
+    copies = data.x_train[rng.choice(len(data.x_train), 1000, replace=False)].astype(np.float32) / 255
+    print("\nCopy check: distance to the nearest training image (unit-length 2x2-pooled images,")
+    print(f"min over mirror images and 1-pixel shifts); caught: closer than {bands.COPIES.distance:g}")
+    print(f"{'images':<34} {'p0.5':>6} {'p1':>6} {'p50':>6} {'caught':>7}")
     rows = [("1 000 test images (honest)", test), ("training copies", copies),
+            ("training copies, mirrored", copies[:, :, ::-1]),
+            ("training copies at 80 % brightness", 0.8 * copies),
             ("training copies shifted 1 px", np.roll(copies, 1, axis=2)),
             ("training copies + noise 0.02", np.clip(copies + rng.normal(0, 0.02, copies.shape), 0, 1)),
             ("training copies + noise 0.1", np.clip(copies + rng.normal(0, 0.1, copies.shape), 0, 1)),
-            ("training copies shifted 2 px", np.roll(copies, 2, axis=2))]
+            ("training copies shifted 2 px", np.roll(copies, 2, axis=2)),
+            ("training copies, gamma 0.5", copies ** 0.5)]
     for name, images in rows:
         d = measure.nearest_distances(images.astype(np.float32), reference)
         p = np.percentile(d, [0.5, 1, 50])
-        print(f"{name:<34} {p[0]:>6.2f} {p[1]:>6.2f} {p[2]:>6.2f}")
+        caught = 100 * np.mean(d < bands.COPIES.distance)
+        print(f"{name:<34} {p[0]:>6.3f} {p[1]:>6.3f} {p[2]:>6.3f} {caught:>6.1f}%")
+    honest = measure.check_distinct(data.x_test[:5000].astype(np.float32) / 255)
+    print(f"\nRepeated samples (duplicate closer than {bands.COPIES.duplicate_distance:g}): 5 000 test images "
+          f"{100 * honest:.1f} %")
+    try:
+        measure.check_distinct((copies ** 0.5)[rng.integers(0, len(copies), 5000)])
+        print("a generator returning 1 000 stored images (gamma 0.5) for 5 000 codes: NOT refused")
+    except measure.Refused as why:
+        print(f"a generator returning 1 000 stored images (gamma 0.5) for 5 000 codes: {why.why['en'][:40]}...")
 
 
 def run_solution(project: str, seed: int, folder: Path) -> tuple[Path, float]:
@@ -141,8 +154,9 @@ def run_solution(project: str, seed: int, folder: Path) -> tuple[Path, float]:
     return folder / namespace["MODEL_FILE"], train_seconds
 
 
-def print_rows(project: str, rows: list[tuple[str, float, list]]) -> None:
-    names = [f"{p.qid} {k}" for p in rows[0][2] for k in p.values] if rows[0][2][0].values else []
+def print_rows(rows: list[tuple[str, float, list]]) -> None:
+    """One line per model: training seconds, the measured values of every part, the score."""
+    names = [f"{p.qid} {k}" for p in rows[0][2] for k in p.values]
     print(f"{'model':<44} {'train s':>8} " + " ".join(f"{n:>12}" for n in names) + f" {'score':>6}")
     for name, seconds, parts in rows:
         values = [v for p in parts for v in p.values.values()]
@@ -152,6 +166,7 @@ def print_rows(project: str, rows: list[tuple[str, float, list]]) -> None:
 
 
 def solution_rows(project: str, tmp: Path) -> list[tuple[str, float, list]]:
+    """The solution notebook trained with each of SEEDS and measured; prints mean +- sd."""
     from shared.projects.selfcheck import measure_file
 
     rows = []
@@ -163,7 +178,8 @@ def solution_rows(project: str, tmp: Path) -> list[tuple[str, float, list]]:
     for p_index, part in enumerate(rows[0][2]):
         for key in part.values:
             values = np.array([r[2][p_index].values[key] for r in rows])
-            print(f"  solution {part.qid} {key}: {values.mean():.3f} +- {values.std(ddof=1):.3f} (3 seeds)")
+            print(f"  solution {part.qid} {key}: {values.mean():.3f} +- {values.std(ddof=1):.3f} "
+                  f"({len(SEEDS)} seeds)")
     return rows
 
 
@@ -184,7 +200,7 @@ def vae_table() -> None:
         fresh = VAE(16)
         path = save_model((fresh.encoder, fresh.decoder), Path(tmp) / "untrained.keras", "vae")
         rows.append(("untrained (chapter's architecture, d = 16)", 0.0, measure_file("vae-project", path)))
-    print_rows("vae-project", rows)
+    print_rows(rows)
 
 
 def gan_table() -> None:
@@ -217,7 +233,7 @@ def gan_table() -> None:
         untrained = keras.Sequential([ns["make_dcgan"]()[0], keras.layers.Rescaling(0.5, offset=0.5)])
         path = save_model(untrained, Path(tmp) / "untrained.keras", "gan")
         rows.append(("untrained DCGAN generator", 0.0, measure_file("gan-project", path)))
-    print_rows("gan-project", rows)
+    print_rows(rows)
 
 
 if __name__ == "__main__":

@@ -178,16 +178,26 @@ def test_copies_of_the_data_are_refused_and_new_images_are_not():
     from shared.data import load_fashion_mnist
 
     data = load_fashion_mnist(validation=0)
-    reference = measure.pooled(data.x_train[:20_000].astype(np.float32) / 255)
+    reference = measure.reference_set(data.x_train[:20_000].astype(np.float32) / 255)
     rng = np.random.default_rng(0)
     copies = data.x_train[:300].astype(np.float32) / 255
     for cheat in [copies, np.clip(copies + rng.normal(0, 0.02, copies.shape), 0, 1),
-                  np.roll(copies, 1, axis=2), np.roll(copies, -1, axis=1)]:
+                  np.roll(copies, 1, axis=2), np.roll(copies, -1, axis=1), copies[:, :, ::-1], 0.8 * copies]:
         with pytest.raises(measure.Refused, match="copies"):
             measure.check_not_copies(cheat.astype(np.float32), reference)
     # images the reference does not hold: test images (a few near duplicates exist in Fashion-MNIST)
     fraction = measure.check_not_copies(data.x_test[:300].astype(np.float32) / 255, reference)
     assert fraction <= bands.COPIES.max_fraction
+
+
+def test_a_generator_whose_samples_repeat_is_refused_and_distinct_images_are_not():
+    from shared.data import load_fashion_mnist
+
+    x = load_fashion_mnist(validation=0).x_test[:2000].astype(np.float32) / 255
+    assert measure.check_distinct(x) <= bands.COPIES.max_fraction
+    stored = (x[:500] ** 0.5)[np.random.default_rng(0).integers(0, 500, 2000)]   # any transformation
+    with pytest.raises(measure.Refused, match="repeat"):
+        measure.check_distinct(stored)
 
 
 # ---------------------------------------------------------------------------

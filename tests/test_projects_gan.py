@@ -1,6 +1,6 @@
 """The GAN project graded end to end: the solution's saved generator earns full marks; the blank, an
-untrained generator, a NaN one, one that returns stored training images, one that ignores its code and
-a tanh generator that was not rescaled score as documented (docs/teacher-grading.md, "Graded projects")."""
+untrained generator, a NaN one, ones that return stored training images (as they are, mirrored, or
+transformed beyond the copy check's reach), one that ignores its code and a tanh generator that was not rescaled score as documented (docs/teacher-grading.md, "Graded projects")."""
 
 from __future__ import annotations
 
@@ -29,13 +29,18 @@ def dcgan_generator(seed: int = 0, unit: bool = True):
 @pytest.fixture(scope="module")
 def gan_submissions(tmp_path_factory) -> dict[str, dict]:
     base = tmp_path_factory.mktemp("gan-submissions")
-    folders = make_folders(base, STEM, ["solution", "blank", "untrained", "nan", "copies", "constant", "tanh"])
+    folders = make_folders(base, STEM, ["solution", "blank", "untrained", "nan", "copies", "mirrored", "repeats",
+                                        "constant", "tanh"])
     run_notebook(ROOT / "solutions" / "en" / f"{STEM}.ipynb", folders["solution"], quick=False)
     save_model(dcgan_generator(), folders["untrained"] / f"{STEM}.keras", "gan")
     nan = dcgan_generator()
     nan.layers[0].set_weights([w * np.nan for w in nan.layers[0].get_weights()])
     save_model(nan, folders["nan"] / f"{STEM}.keras", "gan")
-    save_model(keras_lookup(stored_images(), 16), folders["copies"] / f"{STEM}.keras", "gan")
+    stored = stored_images()
+    save_model(keras_lookup(stored, 16), folders["copies"] / f"{STEM}.keras", "gan")
+    mirrored = stored.reshape(-1, 28, 28)[:, :, ::-1].reshape(-1, 784)
+    save_model(keras_lookup(mirrored, 16), folders["mirrored"] / f"{STEM}.keras", "gan")
+    save_model(keras_lookup(stored ** 0.5, 16), folders["repeats"] / f"{STEM}.keras", "gan")   # far from the data
     constant = dcgan_generator()
     kernel, bias = constant.layers[0].get_weights()
     constant.layers[0].set_weights([np.zeros_like(kernel), bias + 0.1])
@@ -55,6 +60,8 @@ def test_the_solutions_saved_generator_earns_full_marks(gan_submissions):
     ("blank", "no model file"),
     ("nan", "NaN"),
     ("copies", "copies"),
+    ("mirrored", "copies"),
+    ("repeats", "repeat another sample"),
     ("constant", "ignores its input"),
     ("tanh", "tanh"),
 ])

@@ -61,10 +61,10 @@ def _fashion() -> Any:
 
 
 @lru_cache(maxsize=1)
-def _reference_pooled() -> np.ndarray:
+def _reference() -> np.ndarray:
     data = _fashion()
     images = np.concatenate([data.x_train, data.x_test]).reshape(-1, 28, 28)
-    return measure.pooled(images.astype(np.float32) / 255.0)
+    return measure.reference_set(images.astype(np.float32) / 255.0)
 
 
 def _unit_rows(images: np.ndarray) -> np.ndarray:
@@ -204,7 +204,7 @@ def evaluate_vae(enc: dict[str, np.ndarray], dec: dict[str, np.ndarray], inputs:
         logits = measure.finite("logits", dec["logits_prior"])
         images = measure.check_images(measure.sigmoid(logits), len(inputs["z_prior"]))
         measure.check_depends_on_input(images[:500], "code z", "código z")
-        measure.check_not_copies(images[:bands.COPIES.n_samples], _reference_pooled())
+        measure.check_not_copies(images[:bands.COPIES.n_samples], _reference())
     except measure.Refused as why:
         scores.append(_part("fid", project, 0.0, why.why))
         return scores
@@ -225,7 +225,8 @@ def evaluate_gan(outputs: dict[str, np.ndarray], seed: int,
         other = measure.check_images(outputs["other"], 500)
         measure.check_depends_on_input(other, "code z", "código z")
         measure.check_repeatable(outputs["main"][:500], outputs["again"][::-1])
-        measure.check_not_copies(images[:bands.COPIES.n_samples], _reference_pooled())
+        measure.check_not_copies(images[:bands.COPIES.n_samples], _reference())
+        measure.check_distinct(images)
     except measure.Refused as why:
         return zero_parts(project, why.why)
     value = fid_to_test(images, seed, bands.GAN.n_fid)

@@ -249,40 +249,60 @@ def pooled(images: np.ndarray) -> np.ndarray:
     return x.mean(axis=(2, 4)).reshape(len(x), 196)
 
 
-def _shifts(images: np.ndarray) -> list[np.ndarray]:
-    """The images and their copies shifted by one pixel in each of the 8 directions."""
-    padded = np.pad(images, ((0, 0), (1, 1), (1, 1)))
-    return [padded[:, 1 + dy:29 + dy, 1 + dx:29 + dx] for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+def unit_pooled(images: np.ndarray) -> np.ndarray:
+    """:func:`pooled` rows scaled to unit length, (n, 196): the same for an image at any brightness."""
+    x = pooled(images)
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-6)
+
+
+def reference_set(images: np.ndarray) -> np.ndarray:
+    """The data images ``(m, 28, 28)`` in [0, 1] as the reference of :func:`nearest_distances`, (m, 196)."""
+    return unit_pooled(images)
+
+
+def _variants(images: np.ndarray) -> list[np.ndarray]:
+    """The images and their mirror images, each shifted by one pixel in each of the 8 directions (18)."""
+    out = []
+    for x in (images, images[:, :, ::-1]):
+        padded = np.pad(x, ((0, 0), (1, 1), (1, 1)))
+        out += [padded[:, 1 + dy:29 + dy, 1 + dx:29 + dx] for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+    return out
+
+
+def _chord(similarity: np.ndarray) -> np.ndarray:
+    """Distance between unit vectors from their dot product."""
+    return np.sqrt(np.maximum(2.0 - 2.0 * similarity, 0.0))
 
 
 def nearest_distances(images: np.ndarray, reference: np.ndarray, block: int = 10_000) -> np.ndarray:
-    """Distance of each image (and of its 1-pixel shifts) to its nearest reference image.
+    """Distance of each image to its nearest reference image, whatever its brightness, mirror or 1-pixel shift.
 
     Parameters
     ----------
     images : (n, 28, 28)
     reference : (m, 196)
-        :func:`pooled` reference images (the training and test images).
+        :func:`reference_set` of the data images (the training and test images).
 
     Returns
     -------
     (n,) float
-        Euclidean distances in the pooled 14x14 space, minimum over the 9 shifts.
+        Euclidean distances between unit-length 2x2-pooled images (0 to 2), minimum over the
+        image, its left-right mirror image and their 1-pixel shifts (18 variants).
     """
-    queries = [pooled(s) for s in _shifts(images)]
-    best = np.full(len(images), np.inf)
-    ref_sq = np.sum(reference.astype(np.float64) ** 2, axis=1)
+    queries = [unit_pooled(v) for v in _variants(np.ascontiguousarray(images))]
+    best = np.full(len(images), -np.inf)
     for start in range(0, len(reference), block):
         ref = reference[start:start + block]
         for q in queries:
-            d2 = np.sum(q.astype(np.float64) ** 2, axis=1)[:, None] + ref_sq[None, start:start + block] \
-                - 2.0 * (q @ ref.T)
-            best = np.minimum(best, np.min(d2, axis=1))
-    return np.sqrt(np.maximum(best, 0.0))
+            best = np.maximum(best, np.max(q @ ref.T, axis=1))
+    return _chord(best)
 
 
 def check_not_copies(images: np.ndarray, reference: np.ndarray) -> float:
-    """Refuse samples of which too many are (shifted, noisy) copies of data images; return the fraction."""
+    """Refuse samples of which too many are (mirrored, rescaled, shifted, noisy) copies of data images.
+
+    Returns the fraction of samples closer than ``bands.COPIES.distance`` to a data image.
+    """
     fraction = float(np.mean(nearest_distances(images, reference) < bands.COPIES.distance))
     if fraction > bands.COPIES.max_fraction:
         raise Refused(f"{100 * fraction:.0f} % of the samples are copies (or near copies) of Fashion-MNIST "
@@ -291,6 +311,27 @@ def check_not_copies(images: np.ndarray, reference: np.ndarray) -> float:
                       f"el {100 * fraction:.0f} % de las muestras son copias (o casi copias) de imágenes de "
                       f"Fashion-MNIST (se permite a lo sumo un {100 * bands.COPIES.max_fraction:g} %): un modelo "
                       "generativo debe crear imágenes nuevas, no devolver imágenes guardadas.")
+    return fraction
+
+
+def check_distinct(images: np.ndarray) -> float:
+    """Refuse a generator whose samples repeat: the same image for different codes (stored images).
+
+    Returns the fraction of samples that have another sample closer than
+    ``bands.COPIES.duplicate_distance`` (unit-length pooled images).
+    """
+    x = unit_pooled(images)
+    nearest = np.full(len(x), -np.inf)
+    for start in range(0, len(x), 1000):
+        sim = x[start:start + 1000] @ x.T
+        sim[np.arange(len(sim)), start + np.arange(len(sim))] = -np.inf   # not itself
+        nearest[start:start + 1000] = sim.max(axis=1)
+    fraction = float(np.mean(_chord(nearest) < bands.COPIES.duplicate_distance))
+    if fraction > bands.COPIES.max_fraction:
+        raise Refused(f"{100 * fraction:.0f} % of the samples repeat another sample for a different code: a "
+                      "generator makes a new image for every code; this one returns stored images.",
+                      f"el {100 * fraction:.0f} % de las muestras repite otra muestra para un código distinto: un "
+                      "generador crea una imagen nueva para cada código; este devuelve imágenes guardadas.")
     return fraction
 
 
@@ -310,6 +351,6 @@ def band_fraction(value: float, table: tuple[tuple[float, float], ...]) -> float
 
 
 __all__ = ["Coverage", "Mixture", "OUTPUT_NAMES", "Refused", "band_fraction", "bernoulli_nll", "branch_coverage",
-           "check_depends_on_input", "check_encoder", "check_generalizes", "check_images",
+           "check_depends_on_input", "check_distinct", "check_encoder", "check_generalizes", "check_images",
            "check_not_copies", "check_repeatable", "finite", "gaussian_kl", "kl_to_uniform", "mdn_nll",
-           "nearest_distances", "negative_elbo", "pooled", "sample_mixture", "sigmoid", "split_mdn_params"]
+           "nearest_distances", "negative_elbo", "pooled", "reference_set", "sample_mixture", "sigmoid", "split_mdn_params", "unit_pooled"]
