@@ -15,7 +15,7 @@ Prints, in one run:
    (Géron's) and 3×3 kernels (the chapter's choice).
 4. **Full chapter models** (budgets as in the notebook): training time and
    FID of the MLP GAN, the DCGAN, seed 003's GAN and the VAE chapter's VAE,
-   with FID(train, test) (floor) and FID of uniform noise (ceiling), and a
+   with FID(train, test) (floor) and FID of uniform noise (a reference value, not a bound), and a
    NaN check of every loss.
 5. **DCGAN generator activation**: FID of Géron's original generator (SELU
    after the transposed convolution, no activation after the dense layer)
