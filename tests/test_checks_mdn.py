@@ -299,8 +299,19 @@ def test_q4_wrong_answers():
     assert_fails(q, lambda t, p: tfp_loss(t, p, order=(0, 2, 1)), "order")
     assert_fails(q, lambda t, p: tfp_loss(t, p, squeeze=False), "(N, N)", "squeeze")
     assert_fails(q, lambda t, p: tfp_loss(t, p, squeeze=False, reduce=False), "(N, N)")
-    assert_fails(q, lambda t, p: tfp_loss(t, p, reduce=False), "return the mean, a scalar")
     assert_fails(q, lambda t, p: -tfp_loss(t, p), "sign")
+    assert_fails(q, lambda t, p: -tfp_loss(t, p, reduce=False), "sign")
+    # one value per example, right mean, but not each example's own NLL
+    assert_fails(q, lambda t, p: tf.sort(tfp_loss(t, p, reduce=False)), "one value per example",
+                 es_fragments=("un valor por ejemplo",))
+
+
+def test_q4_accepts_the_chapters_per_example_loss_and_the_mean():
+    # a Keras loss may return one value per example (fit averages it), as the chapter's mdn_loss does
+    for seed in (0, 3):
+        assert grade(mdn.Q4, lambda t, p: tfp_loss(t, p, reduce=False), seed=seed).passed
+        assert grade(mdn.Q4, lambda t, p: tfp_loss(t, p, reduce=False)[:, None], seed=seed).passed
+        assert grade(mdn.Q4, tfp_loss, seed=seed).passed
 
 
 def test_q4_bad_results_never_raise():

@@ -353,7 +353,8 @@ Q3 = Question(
 
 def run_q4(f: Any, inputs: Arrays) -> Arrays:
     """Call the loss as Keras's ``fit`` does: in a ``tf.function``, with the gradient
-    with respect to ``params`` (the network's output, through which its weights train)."""
+    with respect to ``params`` (the network's output, through which its weights train)
+    of the loss averaged over the batch, as ``fit`` averages a per-example loss."""
     import tensorflow as tf
 
     t = tf.constant(inputs["t"], dtype=tf.float32)
@@ -368,7 +369,7 @@ def run_q4(f: Any, inputs: Arrays) -> Arrays:
     def value_and_grad(t, params):
         with tf.GradientTape() as tape:
             tape.watch(params)
-            loss = tf.convert_to_tensor(f(t, params))
+            loss = tf.reduce_mean(tf.convert_to_tensor(f(t, params)))
         return loss, tape.gradient(loss, params)
 
     try:
@@ -392,6 +393,17 @@ def evaluate_q4(inputs: Arrays, expected: Arrays, outputs: Arrays, lang: str) ->
             "Squeeze t to (N,) and return the mean, a scalar.",
             f"`{name}` devolvió forma {value.shape}: t tiene forma (N, 1), así que log_prob se expande a "
             "(N, N). Deja t con forma (N,) y devuelve el promedio, un escalar.", lang))
+    per_example = value.dtype.kind in "iuf" and value.shape in ((n,), (n, 1))
+    if per_example:  # a Keras loss may return one value per example: fit averages them
+        rows, want_rows = value.reshape(n).astype(np.float64), np.asarray(expected["per_example"])
+        if np.all(np.isfinite(rows)) and not is_close(rows, want_rows, rtol=1e-4, atol=1e-4) \
+                and is_close(float(np.mean(rows)), float(expected["value"]), rtol=1e-4, atol=1e-4):
+            return fail(say(
+                f"`{name}` returned one value per example whose mean is right but whose values are not the "
+                "NLL of each example under its own row's mixture.",
+                f"`{name}` devolvió un valor por ejemplo cuyo promedio es correcto, pero los valores no son la "
+                "NLL de cada ejemplo con la mezcla de su propia fila.", lang))
+        value = np.array(np.mean(rows))
     problem = scalar_problem(name, value, n, lang)
     if problem:
         return fail(problem)
@@ -458,8 +470,10 @@ def evaluate_q4(inputs: Arrays, expected: Arrays, outputs: Arrays, lang: str) ->
             "is part of the loss cut off from the graph (`tf.stop_gradient`, NumPy)?",
             f"el valor es correcto, pero su gradiente no ({problem}); el bloque con más error es `{block}`: "
             "¿hay una parte de la pérdida separada del grafo (`tf.stop_gradient`, NumPy)?", lang))
-    return ok(lang, f"correct! mean NLL = {got:.4f} nats, differentiable inside tf.function.",
-              f"¡correcto! NLL promedio = {got:.4f} nats, diferenciable dentro de tf.function.")
+    shape = "one NLL per example (Keras averages them)" if per_example else "the mean NLL"
+    shape_es = "una NLL por ejemplo (Keras las promedia)" if per_example else "la NLL promedio"
+    return ok(lang, f"correct! {shape}; mean NLL = {got:.4f} nats, differentiable inside tf.function.",
+              f"¡correcto! {shape_es}; NLL promedio = {got:.4f} nats, diferenciable dentro de tf.function.")
 
 
 Q4 = Question(

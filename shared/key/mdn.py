@@ -293,6 +293,7 @@ def expect_q4(inputs: Arrays) -> Arrays:
     grads = ref_grads(logits, mu, log_sigma, t)
     n = t.shape[0]
     return {"value": np.array(value), "neg": np.array(-value), "sum": np.array(n * value),
+            "per_example": ref_mixture_nll_rows(logits, mu, log_sigma, t),
             "grad_params": np.hstack([grads["logits"], grads["mu"], grads["log_sigma"]]),
             **pack_variants(q4_variants(inputs))}
 
