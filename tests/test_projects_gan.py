@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from projects_support import ROOT, grade, keras_lookup, make_folders, part, run_notebook, stored_images
 
+from shared.projects import bands
 from shared.projects.models import save_model
 
 STEM = "gan-project"
@@ -76,3 +77,38 @@ def test_an_untrained_generator_scores_zero_by_the_bands(gan_submissions):
     r = gan_submissions["untrained"]
     assert part(r, "fid")["points"] == 0 and "FID" in part(r, "fid")["feedback"]
     assert part(r, "coverage")["points"] == 0 and "KL" in part(r, "coverage")["feedback"]
+
+
+def test_copies_hidden_after_the_first_samples_are_found():
+    """A model that behaves for the first calls and returns stored images later (it counts its calls)."""
+    from shared.projects.evaluate import evaluate_gan
+
+    rng = np.random.default_rng(0)
+    honest_looking = rng.uniform(0, 1, (1000, 784)).astype(np.float32)      # distinct, far from the data
+    images = np.concatenate([honest_looking, np.tile(stored_images(), (4, 1))])
+    outputs = {"main": images, "again": images[:500][::-1], "other": rng.uniform(0, 1, (500, 784))}
+    parts = evaluate_gan(outputs, seed=5)
+    assert all(p.points == 0 for p in parts) and "copies" in parts[0].feedback["en"]
+
+
+def test_a_lookup_of_transformed_images_with_noise_is_refused_and_a_real_generator_is_not(tmp_path):
+    """Stored images under a gamma curve, plus noise that depends on z: far from the data for the copy
+    check, never exactly repeated -- but the images jump along straight paths in z."""
+    import keras
+
+    from shared.projects import measure
+    from shared.projects.evaluate import path_codes
+
+    lookup = keras_lookup(stored_images(300) ** 0.5, 16)
+    z = keras.Input((16,))
+    noisy = keras.layers.ReLU(max_value=1.0)(keras.layers.Add()(
+        [lookup(z), keras.layers.Rescaling(0.02)(keras.layers.Dense(784, use_bias=False)(z))]))
+    path = save_model(keras.Model(z, noisy), tmp_path / "g.keras", "gan")
+    from shared.projects.models import load_model
+
+    codes = path_codes(np.random.default_rng(0))
+    images = load_model(path, "gan")(codes)[0].reshape(bands.COPIES.n_paths, bands.COPIES.path_steps + 1, 784)
+    with pytest.raises(measure.Refused, match="jump"):
+        measure.check_smooth(images)
+    smooth = load_model(save_model(dcgan_generator(), tmp_path / "d.keras", "gan"), "gan")(codes)[0]
+    assert measure.check_smooth(smooth.reshape(images.shape)) < bands.COPIES.max_jump_share

@@ -70,3 +70,34 @@ def test_an_untrained_vae_scores_zero_by_the_bands(vae_submissions):
     r = vae_submissions["untrained"]
     assert part(r, "elbo")["points"] == 0 and "-ELBO" in part(r, "elbo")["feedback"]
     assert part(r, "fid")["points"] == 0 and "FID" in part(r, "fid")["feedback"]
+
+
+def reading_bundle(latent_dim: int = 8):
+    """A hand-built VAE 'bundle' whose decoder reads the image passed beside z (not z): a cheat."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    x = keras.Input((784,), name="images")
+    z = keras.Input((latent_dim,), name="z")
+    mu = keras.layers.Dense(latent_dim)(x)
+    log_var = keras.layers.Dense(latent_dim, kernel_initializer="zeros")(x)
+    logits = keras.layers.Rescaling(12.0, offset=-6.0)(x)           # reconstructs x itself
+    return keras.Model([x, z], [mu, log_var, keras.layers.Add()([logits, keras.layers.Dense(784)(z)])])
+
+
+def test_a_decoder_that_reads_the_image_beside_z_is_refused(tmp_path):
+    from shared.projects.selfcheck import measure_file
+
+    path = tmp_path / "vae-project.keras"
+    reading_bundle().save(path)            # not through save_model: built by hand, as a cheat would be
+    parts = measure_file(STEM, path)
+    assert all(p.points == 0 for p in parts)
+    assert "from z alone" in parts[0].feedback["en"] and "solo a partir de z" in parts[0].feedback["es"]
+
+
+def test_codes_wider_than_the_limit_are_refused_with_a_reason():
+    from shared.projects import measure
+    from shared.projects.models import MAX_LATENT
+
+    with pytest.raises(measure.Refused, match=f"at most {MAX_LATENT}"):
+        measure.check_encoder(np.zeros((4, MAX_LATENT + 1)), np.zeros((4, MAX_LATENT + 1)), 4)

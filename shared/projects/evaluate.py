@@ -106,17 +106,31 @@ def vae_inputs(rng: np.random.Generator) -> dict[str, Any]:
     n = bands.VAE.n_images
     test = _unit_rows(data.x_test[rng.choice(len(data.x_test), n, replace=False)])
     train = _unit_rows(data.x_train[rng.choice(len(data.x_train), n, replace=False)])
-    return {"test": test, "train": train,
+    # images passed beside z to the decoder: unrelated to the codes (the decoder must use z alone)
+    decoys = _unit_rows(data.x_train[rng.choice(len(data.x_train), bands.VAE.n_fid, replace=False)])
+    return {"test": test, "train": train, "decoys": decoys, "z_path": path_codes(rng),
             "eps_test": rng.standard_normal((n, MAX_LATENT)).astype(np.float32),
             "eps_train": rng.standard_normal((n, MAX_LATENT)).astype(np.float32),
             "z_prior": rng.standard_normal((bands.VAE.n_fid, MAX_LATENT)).astype(np.float32),
             "phase_enc": {"x_test": test, "x_train": train}}
 
 
+def path_codes(rng: np.random.Generator) -> np.ndarray:
+    """Codes along straight paths between two random codes, ``(paths * (steps + 1), MAX_LATENT)``."""
+    paths, steps = bands.COPIES.n_paths, bands.COPIES.path_steps
+    a, b = (rng.standard_normal((paths, 1, MAX_LATENT)) for _ in range(2))
+    t = np.linspace(0.0, 1.0, steps + 1)[None, :, None]
+    return ((1 - t) * a + t * b).reshape(-1, MAX_LATENT).astype(np.float32)
+
+
+def _path_images(images: np.ndarray) -> np.ndarray:
+    return np.asarray(images).reshape(bands.COPIES.n_paths, bands.COPIES.path_steps + 1, -1)
+
+
 def gan_inputs(rng: np.random.Generator) -> dict[str, Any]:
     z = rng.standard_normal((bands.GAN.n_fid, MAX_LATENT)).astype(np.float32)
     other = rng.standard_normal((500, MAX_LATENT)).astype(np.float32)
-    return {"phase_a": {"main": z, "again": z[:500][::-1].copy(), "other": other}}
+    return {"phase_a": {"main": z, "again": z[:500][::-1].copy(), "other": other, "path": path_codes(rng)}}
 
 
 # ---------------------------------------------------------------------------
@@ -170,16 +184,32 @@ def evaluate_mdn(outputs: dict[str, np.ndarray], inputs: dict[str, Any], rng: np
 
 
 def vae_decoder_inputs(enc: dict[str, np.ndarray], inputs: dict[str, Any]) -> dict[str, np.ndarray]:
-    """Phase 2 of the VAE: z = mu + sigma * eps drawn here, and codes from the prior."""
-    out = {}
-    for name in ("test", "train"):
+    """Phase 2 of the VAE: the decoder at z = mu + sigma * eps drawn here, and at codes of the prior.
+
+    The images passed beside z are decoys, unrelated to the codes; ``x_swap`` repeats the first
+    500 test codes with blank images, so that a decoder that reads the images is caught;
+    ``z_path`` are codes along straight paths (the smoothness check).
+    """
+    out, decoys = {}, inputs["decoys"]
+    for i, name in enumerate(("test", "train")):
         mu, log_var = measure.check_encoder(enc[f"mu_{name}"], enc[f"logvar_{name}"], len(inputs[name]))
         d = mu.shape[1]
         z = mu + np.exp(0.5 * log_var) * inputs[f"eps_{name}"][:, :d]
-        out[f"x_{name}"], out[f"z_{name}"] = inputs[name], z.astype(np.float32)
-    out["x_prior"] = np.zeros((len(inputs["z_prior"]), 784), np.float32)
-    out["z_prior"] = inputs["z_prior"]
+        out[f"x_{name}"] = decoys[i * len(z):(i + 1) * len(z)]
+        out[f"z_{name}"] = z.astype(np.float32)
+    out["x_prior"], out["z_prior"] = decoys[::-1].copy(), inputs["z_prior"]
+    out["x_swap"], out["z_swap"] = np.zeros((500, 784), np.float32), out["z_test"][:500].copy()
+    # and the first 500 test images again, reversed: the encoder must give the same codes as in phase 1
+    out["x_again"] = inputs["test"][:500][::-1].copy()
+    out["z_again"] = np.zeros((500, MAX_LATENT), np.float32)
+    out["z_path"] = inputs["z_path"]
+    out["x_path"] = np.resize(decoys, (len(out["z_path"]), 784)).astype(np.float32)
     return out
+
+
+def _copy_rows(n: int, seed: int) -> np.ndarray:
+    """Which of ``n`` samples the copy check looks at: a random subset (not the first ones)."""
+    return np.random.default_rng([seed, 3]).choice(n, min(n, bands.COPIES.n_samples), replace=False)
 
 
 def evaluate_vae(enc: dict[str, np.ndarray], dec: dict[str, np.ndarray], inputs: dict[str, Any],
@@ -188,9 +218,10 @@ def evaluate_vae(enc: dict[str, np.ndarray], dec: dict[str, np.ndarray], inputs:
         nelbo = {}
         for name in ("test", "train"):
             mu, log_var = measure.check_encoder(enc[f"mu_{name}"], enc[f"logvar_{name}"], len(inputs[name]))
-            measure.check_repeatable(mu, dec[f"mu_{name}"])
             nelbo[name] = float(np.mean(measure.negative_elbo(inputs[name], mu, log_var, dec[f"logits_{name}"])))
         measure.check_depends_on_input(enc["mu_test"], "image", "imagen")
+        measure.check_repeatable(enc["mu_test"][:500], dec["mu_again"][::-1])
+        measure.check_decoder_ignores_images(dec["logits_swap"], dec["logits_test"][:500])
         measure.check_generalizes(nelbo["test"], nelbo["train"])
     except measure.Refused as why:
         return zero_parts(project, why.why)
@@ -204,7 +235,8 @@ def evaluate_vae(enc: dict[str, np.ndarray], dec: dict[str, np.ndarray], inputs:
         logits = measure.finite("logits", dec["logits_prior"])
         images = measure.check_images(measure.sigmoid(logits), len(inputs["z_prior"]))
         measure.check_depends_on_input(images[:500], "code z", "código z")
-        measure.check_not_copies(images[:bands.COPIES.n_samples], _reference())
+        measure.check_not_copies(images[_copy_rows(len(images), seed)], _reference())
+        measure.check_smooth(_path_images(measure.sigmoid(measure.finite("logits", dec["logits_path"]))))
     except measure.Refused as why:
         scores.append(_part("fid", project, 0.0, why.why))
         return scores
@@ -225,8 +257,9 @@ def evaluate_gan(outputs: dict[str, np.ndarray], seed: int,
         other = measure.check_images(outputs["other"], 500)
         measure.check_depends_on_input(other, "code z", "código z")
         measure.check_repeatable(outputs["main"][:500], outputs["again"][::-1])
-        measure.check_not_copies(images[:bands.COPIES.n_samples], _reference())
+        measure.check_not_copies(images[_copy_rows(len(images), seed)], _reference())
         measure.check_distinct(images)
+        measure.check_smooth(_path_images(measure.check_images(outputs["path"], len(outputs["path"]))))
     except measure.Refused as why:
         return zero_parts(project, why.why)
     value = fid_to_test(images, seed, bands.GAN.n_fid)

@@ -17,6 +17,7 @@ import numpy as np
 
 from shared import arm
 from shared.projects import bands
+from shared.projects.models import MAX_LATENT
 
 
 class Refused(Exception):
@@ -187,6 +188,10 @@ def check_encoder(mu: np.ndarray, log_var: np.ndarray, n: int) -> tuple[np.ndarr
                       f"{log_var.shape}.",
                       f"el codificador debe devolver (mu, log_var), cada uno de forma (n, d); devolvió "
                       f"{mu.shape} y {log_var.shape}.")
+    if mu.shape[1] > MAX_LATENT:
+        raise Refused(f"the encoder's codes have {mu.shape[1]} dimensions; at most {MAX_LATENT} are allowed.",
+                      f"los códigos del codificador tienen {mu.shape[1]} dimensiones; se permiten a lo sumo "
+                      f"{MAX_LATENT}.")
     mu, log_var = finite("encoder", mu), finite("encoder", log_var)
     if np.any(np.abs(log_var) > 30):
         raise Refused("the encoder's log-variances leave [-30, 30]: clip them (exp(log_var) would overflow).",
@@ -204,6 +209,16 @@ def negative_elbo(x: np.ndarray, mu: np.ndarray, log_var: np.ndarray, logits: np
         raise Refused(f"the decoder must output 784 logits per image, got {logits.shape[1]}.",
                       f"el decodificador debe producir 784 logits por imagen; produjo {logits.shape[1]}.")
     return bernoulli_nll(x.reshape(len(x), -1).astype(np.float64), logits) + gaussian_kl(mu, log_var)
+
+
+def check_decoder_ignores_images(logits: np.ndarray, logits_other_images: np.ndarray) -> None:
+    """Refuse a VAE whose decoder output changes with the images passed beside ``z`` (it must use only ``z``)."""
+    a, b = np.asarray(logits, np.float64), np.asarray(logits_other_images, np.float64)
+    if a.shape != b.shape or not np.allclose(a, b, rtol=1e-3, atol=1e-3):
+        raise Refused("the decoder's logits for the same codes z change with the images passed beside them: a "
+                      "decoder must compute its output from z alone.",
+                      "los logits del decodificador para los mismos códigos z cambian con las imágenes que los "
+                      "acompañan: un decodificador debe calcular su salida solo a partir de z.")
 
 
 def check_generalizes(test_nelbo: float, train_nelbo: float) -> None:
@@ -335,6 +350,25 @@ def check_distinct(images: np.ndarray) -> float:
     return fraction
 
 
+def check_smooth(path_images: np.ndarray) -> float:
+    """Refuse a generator that jumps between a few images along straight paths in z (stored images).
+
+    ``path_images``: ``(paths, steps + 1, 784)`` images along each path. Returns the median share
+    of the largest step in each path's length (``bands.COPIES.max_jump_share`` at most).
+    """
+    x = np.asarray(path_images, np.float64)
+    steps = np.linalg.norm(np.diff(x, axis=1), axis=2)
+    share = float(np.median(steps.max(axis=1) / np.maximum(steps.sum(axis=1), 1e-12)))
+    if share > bands.COPIES.max_jump_share:
+        raise Refused(f"along straight paths between two codes the images jump (the largest of "
+                      f"{x.shape[1] - 1} equal steps is {100 * share:.0f} % of the way, median): a generator "
+                      "changes its image gradually with z; this one switches between stored images.",
+                      f"a lo largo de caminos rectos entre dos códigos las imágenes saltan (el mayor de "
+                      f"{x.shape[1] - 1} pasos iguales es el {100 * share:.0f} % del recorrido, mediana): un "
+                      "generador cambia su imagen gradualmente con z; este alterna entre imágenes guardadas.")
+    return share
+
+
 def kl_to_uniform(histogram: np.ndarray) -> float:
     """``KL(h || uniform)`` of a class histogram, nats (0: balanced; log 10 = 2.30: one class)."""
     h = np.asarray(histogram, dtype=np.float64)
@@ -351,6 +385,6 @@ def band_fraction(value: float, table: tuple[tuple[float, float], ...]) -> float
 
 
 __all__ = ["Coverage", "Mixture", "OUTPUT_NAMES", "Refused", "band_fraction", "bernoulli_nll", "branch_coverage",
-           "check_depends_on_input", "check_distinct", "check_encoder", "check_generalizes", "check_images",
-           "check_not_copies", "check_repeatable", "finite", "gaussian_kl", "kl_to_uniform", "mdn_nll",
+           "check_decoder_ignores_images", "check_depends_on_input", "check_distinct", "check_encoder", "check_generalizes", "check_images",
+           "check_not_copies", "check_repeatable", "check_smooth", "finite", "gaussian_kl", "kl_to_uniform", "mdn_nll",
            "nearest_distances", "negative_elbo", "pooled", "reference_set", "sample_mixture", "sigmoid", "split_mdn_params", "unit_pooled"]
