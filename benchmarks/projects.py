@@ -119,6 +119,23 @@ def copies_table() -> None:
     honest = measure.check_distinct(data.x_test[:5000].astype(np.float32) / 255)
     print(f"\nRepeated samples (duplicate closer than {bands.COPIES.duplicate_distance:g}): 5 000 test images "
           f"{100 * honest:.1f} %")
+    print("\nSmoothness along paths in z (median share of the largest of "
+          f"{bands.COPIES.path_steps} steps; refused above {bands.COPIES.max_jump_share:g}):")
+    from shared.projects.evaluate import fid_to_test, path_codes
+
+    codes = path_codes(np.random.default_rng(0))[:, :16]
+    z = rng.standard_normal((5000, 16))
+    pick, noise = rng.standard_normal((16, len(copies))), rng.standard_normal((16, 784)) / 4   # noise std 1
+    table = copies.reshape(len(copies), 784)
+    shape = (bands.COPIES.n_paths, bands.COPIES.path_steps + 1, 784)
+    print(f"  {'a lookup of 1 000 stored images':<52} {'jump':>6} {'FID':>7}")
+    for name, stored, scale in [("gamma 0.5 + z-noise of std 0.02", table ** 0.5, 0.02)] + \
+            [(f"+ z-noise of std {s:g}", table, s) for s in (0.1, 0.2, 0.3, 0.5)]:
+        images = np.clip(stored[np.argmax(codes @ pick, axis=1)] + scale * codes @ noise, 0, 1)
+        steps = np.linalg.norm(np.diff(images.reshape(shape), axis=1), axis=2)
+        samples = np.clip(stored[np.argmax(z @ pick, axis=1)] + scale * z @ noise, 0, 1)
+        fid = fid_to_test(samples.reshape(-1, 28, 28).astype(np.float32), 1, 5000)
+        print(f"  {name:<52} {np.median(steps.max(axis=1) / steps.sum(axis=1)):>6.3f} {fid:>7.1f}")
     try:
         measure.check_distinct((copies ** 0.5)[rng.integers(0, len(copies), 5000)])
         print("a generator returning 1 000 stored images (gamma 0.5) for 5 000 codes: NOT refused")
@@ -154,15 +171,35 @@ def run_solution(project: str, seed: int, folder: Path) -> tuple[Path, float]:
     return folder / namespace["MODEL_FILE"], train_seconds
 
 
-def print_rows(rows: list[tuple[str, float, list]]) -> None:
-    """One line per model: training seconds, the measured values of every part, the score."""
+def jump_share(project: str, path: Path) -> float:
+    """``measure.check_smooth``'s statistic for a saved VAE decoder or GAN generator (public paths)."""
+    from shared.projects import PROJECTS, bands, measure
+    from shared.projects.evaluate import path_codes
+    from shared.projects.models import load_model
+
+    kind = PROJECTS[project]
+    model, codes = load_model(path, kind), path_codes(np.random.default_rng(0))
+    if kind == "vae":
+        images = measure.sigmoid(model(np.zeros((len(codes), 784), np.float32), codes)[2])
+    else:
+        images = model(codes)[0]
+    shape = (bands.COPIES.n_paths, bands.COPIES.path_steps + 1, 784)
+    try:
+        return measure.check_smooth(images.reshape(shape))
+    except measure.Refused:
+        steps = np.linalg.norm(np.diff(images.reshape(shape).astype(np.float64), axis=1), axis=2)
+        return float(np.median(steps.max(axis=1) / steps.sum(axis=1)))
+
+
+def print_rows(rows: list[tuple[str, float, list, float]]) -> None:
+    """One line per model: training seconds, the measured values of every part, the jump share, the score."""
     names = [f"{p.qid} {k}" for p in rows[0][2] for k in p.values]
-    print(f"{'model':<44} {'train s':>8} " + " ".join(f"{n:>12}" for n in names) + f" {'score':>6}")
-    for name, seconds, parts in rows:
+    print(f"{'model':<44} {'train s':>8} " + " ".join(f"{n:>12}" for n in names) + f" {'jump':>6} {'score':>6}")
+    for name, seconds, parts, jump in rows:
         values = [v for p in parts for v in p.values.values()]
         cells = " ".join(f"{v:>12.3f}" for v in values) if len(values) == len(names) else \
             " ".join(p.feedback["en"][:40] for p in parts)
-        print(f"{name:<44} {seconds:>8.1f} {cells} {sum(p.points for p in parts):>6g}")
+        print(f"{name:<44} {seconds:>8.1f} {cells} {jump:>6.3f} {sum(p.points for p in parts):>6g}")
 
 
 def solution_rows(project: str, tmp: Path) -> list[tuple[str, float, list]]:
@@ -174,7 +211,8 @@ def solution_rows(project: str, tmp: Path) -> list[tuple[str, float, list]]:
         folder = tmp / f"{project}-{seed}"
         folder.mkdir()
         path, seconds = run_solution(project, seed, folder)
-        rows.append((f"solution notebook, seed {seed}", seconds, measure_file(project, path)))
+        rows.append((f"solution notebook, seed {seed}", seconds, measure_file(project, path),
+                     jump_share(project, path)))
     for p_index, part in enumerate(rows[0][2]):
         for key in part.values:
             values = np.array([r[2][p_index].values[key] for r in rows])
@@ -196,10 +234,12 @@ def vae_table() -> None:
         x, xv = data.x_train[..., None] / 255.0, data.x_valid[..., None] / 255.0
         model, _, seconds = train_vae(x, xv, latent_dim=2, epochs=8)   # the VAE chapter's model and budget
         path = save_model((model.encoder, model.decoder), Path(tmp) / "chapter.keras", "vae")
-        rows.append(("VAE chapter's model (d = 2, 8 epochs)", seconds, measure_file("vae-project", path)))
+        rows.append(("VAE chapter's model (d = 2, 8 epochs)", seconds, measure_file("vae-project", path),
+                     jump_share("vae-project", path)))
         fresh = VAE(16)
         path = save_model((fresh.encoder, fresh.decoder), Path(tmp) / "untrained.keras", "vae")
-        rows.append(("untrained (chapter's architecture, d = 16)", 0.0, measure_file("vae-project", path)))
+        rows.append(("untrained (chapter's architecture, d = 16)", 0.0, measure_file("vae-project", path),
+                     jump_share("vae-project", path)))
     print_rows(rows)
 
 
@@ -228,11 +268,12 @@ def gan_table() -> None:
             model = keras.Sequential([generator, keras.layers.Rescaling(0.5, offset=0.5)]) \
                 if make == "make_dcgan" else generator
             path = save_model(model, Path(tmp) / f"{make}.keras", "gan")
-            rows.append((name, run["seconds"], measure_file("gan-project", path)))
+            rows.append((name, run["seconds"], measure_file("gan-project", path), jump_share("gan-project", path)))
         ns["set_seed"](0)
         untrained = keras.Sequential([ns["make_dcgan"]()[0], keras.layers.Rescaling(0.5, offset=0.5)])
         path = save_model(untrained, Path(tmp) / "untrained.keras", "gan")
-        rows.append(("untrained DCGAN generator", 0.0, measure_file("gan-project", path)))
+        rows.append(("untrained DCGAN generator", 0.0, measure_file("gan-project", path),
+                     jump_share("gan-project", path)))
     print_rows(rows)
 
 
