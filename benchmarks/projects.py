@@ -132,10 +132,9 @@ def copies_table() -> None:
     for name, stored, scale in [("gamma 0.5 + z-noise of std 0.02", table ** 0.5, 0.02)] + \
             [(f"+ z-noise of std {s:g}", table, s) for s in (0.1, 0.2, 0.3, 0.5)]:
         images = np.clip(stored[np.argmax(codes @ pick, axis=1)] + scale * codes @ noise, 0, 1)
-        steps = np.linalg.norm(np.diff(images.reshape(shape), axis=1), axis=2)
         samples = np.clip(stored[np.argmax(z @ pick, axis=1)] + scale * z @ noise, 0, 1)
         fid = fid_to_test(samples.reshape(-1, 28, 28).astype(np.float32), 1, 5000)
-        print(f"  {name:<52} {np.median(steps.max(axis=1) / steps.sum(axis=1)):>6.3f} {fid:>7.1f}")
+        print(f"  {name:<52} {measure.jump_share(images.reshape(shape)):>6.3f} {fid:>7.1f}")
     try:
         measure.check_distinct((copies ** 0.5)[rng.integers(0, len(copies), 5000)])
         print("a generator returning 1 000 stored images (gamma 0.5) for 5 000 codes: NOT refused")
@@ -183,12 +182,7 @@ def jump_share(project: str, path: Path) -> float:
         images = measure.sigmoid(model(np.zeros((len(codes), 784), np.float32), codes)[2])
     else:
         images = model(codes)[0]
-    shape = (bands.COPIES.n_paths, bands.COPIES.path_steps + 1, 784)
-    try:
-        return measure.check_smooth(images.reshape(shape))
-    except measure.Refused:
-        steps = np.linalg.norm(np.diff(images.reshape(shape).astype(np.float64), axis=1), axis=2)
-        return float(np.median(steps.max(axis=1) / steps.sum(axis=1)))
+    return measure.jump_share(images.reshape(bands.COPIES.n_paths, bands.COPIES.path_steps + 1, 784))
 
 
 def print_rows(rows: list[tuple[str, float, list, float]]) -> None:

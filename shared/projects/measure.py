@@ -350,6 +350,12 @@ def check_distinct(images: np.ndarray) -> float:
     return fraction
 
 
+def jump_share(path_images: np.ndarray) -> float:
+    """Median over paths of the largest step's share of the path length; ``(paths, steps + 1, 784)``."""
+    steps = np.linalg.norm(np.diff(np.asarray(path_images, np.float64), axis=1), axis=2)
+    return float(np.median(steps.max(axis=1) / np.maximum(steps.sum(axis=1), 1e-12)))
+
+
 def check_smooth(path_images: np.ndarray) -> float:
     """Refuse a generator that jumps between a few images along straight paths in z (stored images).
 
@@ -357,8 +363,7 @@ def check_smooth(path_images: np.ndarray) -> float:
     of the largest step in each path's length (``bands.COPIES.max_jump_share`` at most).
     """
     x = np.asarray(path_images, np.float64)
-    steps = np.linalg.norm(np.diff(x, axis=1), axis=2)
-    share = float(np.median(steps.max(axis=1) / np.maximum(steps.sum(axis=1), 1e-12)))
+    share = jump_share(x)
     if share > bands.COPIES.max_jump_share:
         raise Refused(f"along straight paths between two codes the images jump (the largest of "
                       f"{x.shape[1] - 1} equal steps is {100 * share:.0f} % of the way, median): a generator "
@@ -384,7 +389,9 @@ def band_fraction(value: float, table: tuple[tuple[float, float], ...]) -> float
     return 0.0
 
 
-__all__ = ["Coverage", "Mixture", "OUTPUT_NAMES", "Refused", "band_fraction", "bernoulli_nll", "branch_coverage",
-           "check_decoder_ignores_images", "check_depends_on_input", "check_distinct", "check_encoder", "check_generalizes", "check_images",
-           "check_not_copies", "check_repeatable", "check_smooth", "finite", "gaussian_kl", "kl_to_uniform", "mdn_nll",
-           "nearest_distances", "negative_elbo", "pooled", "reference_set", "sample_mixture", "sigmoid", "split_mdn_params", "unit_pooled"]
+__all__ = ["Coverage", "Mixture", "OUTPUT_NAMES", "Refused", "band_fraction", "bernoulli_nll",
+           "branch_coverage", "check_decoder_ignores_images", "check_depends_on_input", "check_distinct",
+           "check_encoder", "check_generalizes", "check_images", "check_not_copies", "check_repeatable",
+           "check_smooth", "finite", "gaussian_kl", "jump_share", "kl_to_uniform", "mdn_nll",
+           "nearest_distances", "negative_elbo", "pooled", "reference_set", "sample_mixture", "sigmoid",
+           "split_mdn_params", "unit_pooled"]
