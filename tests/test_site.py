@@ -125,6 +125,31 @@ def toc_pages() -> list[str]:
     return [f + ".html" for f in files]
 
 
+def test_build_report_times_every_executed_notebook_and_its_cells(site):
+    """_ext/build_report.py: each executed notebook has its seconds and per-cell seconds;
+    a Spanish chapter shares its English twin's execution (served from the cache; solution
+    twins differ in their `set_language` cell, so both run)."""
+    import json
+    report = json.loads((site.parent / "build-report.json").read_text(encoding="utf-8"))
+    executed = [f[:-len(".html")] + ".ipynb" for f in toc_pages()
+                if (ROOT / (f[:-len(".html")] + ".ipynb")).exists() and not f.startswith("exercises/")]
+    assert executed, "the book has executed notebooks"
+    for rel in executed:
+        entry = report["notebooks"].get(rel)
+        assert entry is not None, f"{rel}: not in the build report"
+        assert not entry.get("failed"), f"{rel}: its execution failed"
+        codes = [i for i, c in enumerate(json.loads((ROOT / rel).read_text())["cells"]) if c["cell_type"] == "code"]
+        assert [c["index"] for c in entry["cells"]] == codes, f"{rel}: every code cell is timed"
+        assert all(c["seconds"] >= 0 for c in entry["cells"])
+        if entry["source"] == "executed":
+            assert 0 < entry["cells_seconds"] <= entry["seconds"] + 1, f"{rel}: cells add up to the notebook"
+    sources = {rel: report["notebooks"][rel]["source"] for rel in executed}
+    for rel in executed:
+        if rel.startswith("book/es/") and links.twin_path(rel) in sources:
+            assert sources[rel] == "cache", f"{rel}: its twin's execution is shared, not repeated"
+    assert report["wall_seconds"] > 0
+
+
 def page_lang(rel_html: str) -> str:
     """Language a page must declare: ``es`` for pages under an ``es`` folder, else ``en``."""
     return "es" if "es" in rel_html.split("/")[:-1] else "en"
