@@ -111,10 +111,10 @@ MARKDOWN_REWRITES: dict[str, list[tuple[str, str]]] = {
         ("  instante, y uno de *soluciones* con una respuesta posible.\n",
          "  instante.\n"),
         ("- **Guías**: la [guía para estudiantes](student-guide.md) te explica paso a\n"
-         "  paso cómo resolver un notebook de ejercicios y entregarlo; la\n"
+         "  paso cómo resolver un cuaderno de ejercicios y entregarlo; la\n"
          "  [guía para docentes](teacher-guide.md), cómo calificar las entregas.\n",
          "- **Guía**: la [guía para estudiantes](student-guide.md) te explica paso a\n"
-         "  paso cómo resolver un notebook de ejercicios y entregarlo.\n"),
+         "  paso cómo resolver un cuaderno de ejercicios y entregarlo.\n"),
     ],
 }
 

@@ -303,7 +303,7 @@ def test_q4_wrong_answers():
     assert_fails(q, lambda t, p: -tfp_loss(t, p, reduce=False), "sign")
     # one value per example, right mean, but not each example's own NLL
     assert_fails(q, lambda t, p: tf.sort(tfp_loss(t, p, reduce=False)), "one value per example",
-                 es_fragments=("un valor por ejemplo",))
+                 es_fragments=("un valor para cada ejemplo",))
 
 
 def test_q4_accepts_the_chapters_per_example_loss_and_the_mean():

@@ -534,7 +534,7 @@ def test_q4_shapes_and_other_correct_forms():
 
     q = vae.Q4
     assert_fails(q, lambda *a: elbo_parts(*a, reduce="none"), "one loss per example",
-                 es_fragments=("una pérdida por ejemplo",))
+                 es_fragments=("una pérdida para cada ejemplo",))
 
     def with_keras(x, logits, mu, log_var):  # keras' BCE over the last axis (size 1) then a sum: correct
         r = tf.reduce_sum(keras.losses.binary_crossentropy(x, logits, from_logits=True), axis=[1, 2])
@@ -669,7 +669,7 @@ def test_q5_ignored_arguments_and_flipped_axes():
     assert_fails(q, lambda d, n, p_lo=0.05, p_hi=0.95: grid_with(d, n), "ignored `p_lo`/`p_hi`",
                  es_fragments=("ignoraste",))
     assert_fails(q, lambda d, n, p_lo=0.1, p_hi=0.9: grid_with(d, n, p_lo, p_hi), "default",
-                 es_fragments=("por omisión",))
+                 es_fragments=("por defecto",))
     assert_fails(q, lambda d, n, p_lo=0.05, p_hi=0.95: grid_with(d, n, p_lo, p_hi, layout="left"),
                  "z1 grows to the left", es_fragments=("z1 crece hacia la izquierda",))
     assert_fails(q, lambda d, n, p_lo=0.05, p_hi=0.95: grid_with(d, n, p_lo, p_hi).T, "transposed")
@@ -698,7 +698,7 @@ def test_q6_wrong_letters_get_a_hint_without_the_answer(answer):
     for lang in ("en", "es"):
         fb = grade(vae.Q6, answer, lang=lang)
         assert not fb.passed
-        assert "plain autoencoder" not in fb.message and "autoencoder común" not in fb.message, fb.message
+        assert "plain autoencoder" not in fb.message and "autocodificador común" not in fb.message, fb.message
 
 
 def test_q6_key_grades_the_right_letter_and_hints_the_wrong_ones():

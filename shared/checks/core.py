@@ -453,7 +453,7 @@ def scalar_problem(name: str, got: np.ndarray, n: int, lang: str) -> str | None:
         if got.shape in ((n,), (n, 1)):
             return say(f"`{name}` returned shape {got.shape}, one loss per example: "
                        "return the mean, a scalar.",
-                       f"`{name}` devolvió forma {got.shape}, una pérdida por ejemplo: "
+                       f"`{name}` devolvió forma {got.shape}, una pérdida para cada ejemplo: "
                        "devuelve el promedio, un escalar.", lang)
         return say(f"`{name}` returned shape {got.shape}; return the mean over the batch, a scalar.",
                    f"`{name}` devolvió forma {got.shape}; devuelve el promedio sobre el lote, "

@@ -635,7 +635,7 @@ def evaluate_q4(inputs: Arrays, expected: Arrays, outputs: Arrays, lang: str) ->
                             f"({100 * reused:.0f}% of them) in another order: draw fresh numbers from `rng` "
                             "instead of shuffling a stored array.",
                             f'`{name}(..., "{kind}", rng)` da, para dos semillas distintas, casi los mismos '
-                            f"números ({100 * reused:.0f}% de ellos) en otro orden: toma números nuevos de `rng` "
+                            f"números ({100 * reused:.0f} % de ellos) en otro orden: toma números nuevos de `rng` "
                             "en vez de barajar un arreglo guardado.", lang))
     a = np.asarray(outputs["uniform_a"], dtype=np.float64)
     lo, hi = float(a.min()), float(a.max())
@@ -686,7 +686,7 @@ def evaluate_q4(inputs: Arrays, expected: Arrays, outputs: Arrays, lang: str) ->
                         f"debe lanzar un ValueError que nombre los tipos válidos (se obtuvo: "
                         f"{outputs['unknown_kind']}).", lang))
     return ok(lang, "correct! Reproducible float32 codes with the right distributions.",
-              "¡correcto! Códigos float32 reproducibles con las distribuciones correctas.")
+              "¡correcto! códigos float32 reproducibles con las distribuciones correctas.")
 
 
 Q4 = Question(
@@ -772,7 +772,7 @@ def evaluate_q5(inputs: Arrays, expected: Arrays, outputs: Arrays, lang: str) ->
             return fail(say(f"for {where_en}: ", f"para {where_es}: ", lang)
                         + close_problem(name, got, want, lang, **tol))
     return ok(lang, "correct! Zero for identical Gaussians, symmetric, and stable with rank-deficient covariances.",
-              "¡correcto! Cero para gaussianas idénticas, simétrica y estable con covarianzas de rango incompleto.")
+              "¡correcto! cero para gaussianas idénticas, simétrica y estable con covarianzas de rango incompleto.")
 
 
 Q5 = Question(

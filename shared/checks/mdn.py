@@ -280,7 +280,7 @@ def evaluate_q3(inputs: Arrays, expected: Arrays, outputs: Arrays, lang: str) ->
             f"on rows sharing π = {np.round(pa, 3).tolist()}, component {j} was chosen in "
             f"{100 * frac[j]:.1f}% of the draws, expected about {100 * pa[j]:.1f}%.{extra_en}",
             f"en filas que comparten π = {np.round(pa, 3).tolist()}, la componente {j} salió en el "
-            f"{100 * frac[j]:.1f}% de las muestras; se esperaba cerca del {100 * pa[j]:.1f}%.{extra_es}",
+            f"{100 * frac[j]:.1f} % de las muestras; se esperaba cerca del {100 * pa[j]:.1f} %.{extra_es}",
             lang))
     for j in range(k):
         xj = xa[comp == j]
@@ -401,7 +401,7 @@ def evaluate_q4(inputs: Arrays, expected: Arrays, outputs: Arrays, lang: str) ->
             return fail(say(
                 f"`{name}` returned one value per example whose mean is right but whose values are not the "
                 "NLL of each example under its own row's mixture.",
-                f"`{name}` devolvió un valor por ejemplo cuyo promedio es correcto, pero los valores no son la "
+                f"`{name}` devolvió un valor para cada ejemplo cuyo promedio es correcto, pero los valores no son la "
                 "NLL de cada ejemplo con la mezcla de su propia fila.", lang))
         value = np.array(np.mean(rows))
     problem = scalar_problem(name, value, n, lang)
@@ -471,7 +471,7 @@ def evaluate_q4(inputs: Arrays, expected: Arrays, outputs: Arrays, lang: str) ->
             f"el valor es correcto, pero su gradiente no ({problem}); el bloque con más error es `{block}`: "
             "¿hay una parte de la pérdida separada del grafo (`tf.stop_gradient`, NumPy)?", lang))
     shape = "one NLL per example (Keras averages them)" if per_example else "the mean NLL"
-    shape_es = "una NLL por ejemplo (Keras las promedia)" if per_example else "la NLL promedio"
+    shape_es = "una NLL para cada ejemplo (Keras las promedia)" if per_example else "la NLL promedio"
     return ok(lang, f"correct! {shape}; mean NLL = {got:.4f} nats, differentiable inside tf.function.",
               f"¡correcto! {shape_es}; NLL promedio = {got:.4f} nats, diferenciable dentro de tf.function.")
 

@@ -344,13 +344,13 @@ def evaluate_q2(inputs: Arrays, expected: Arrays, outputs: Arrays, lang: str) ->
     if kl.dtype.kind in "iuf" and kl.size == 1:
         return fail(say(f"`{name}` returned one number; return one KL per example, shape ({n},): "
                         "sum over the latent axis only (`axis=1`).",
-                        f"`{name}` devolvió un solo número; devuelve una KL por ejemplo, forma ({n},): "
+                        f"`{name}` devolvió un solo número; devuelve una KL para cada ejemplo, forma ({n},): "
                         "suma solo sobre el eje latente (`axis=1`).", lang))
     if kl.dtype.kind in "iuf" and kl.shape == (n, l):
         return fail(say(f"`{name}` returned shape {kl.shape}, one term per latent dimension: sum them "
                         "(`axis=1`) to get one KL per example.",
                         f"`{name}` devolvió forma {kl.shape}, un término por dimensión latente: súmalos "
-                        "(`axis=1`) para obtener una KL por ejemplo.", lang))
+                        "(`axis=1`) para obtener una KL para cada ejemplo.", lang))
     problem = result_problem(name, kl, (n,), lang)
     if problem:
         return fail(problem)
@@ -506,7 +506,7 @@ def evaluate_q3(inputs: Arrays, expected: Arrays, outputs: Arrays, lang: str) ->
                             f"over the Monte-Carlo samples (axis 0 of eps) to get one KL per example, "
                             f"shape ({n},).",
                             f"`{name}` devolvió forma {got.shape}: promediaste sobre los ejemplos; promedia "
-                            f"sobre las muestras de Monte Carlo (eje 0 de eps) para obtener una KL por ejemplo, "
+                            f"sobre las muestras de Monte Carlo (eje 0 de eps) para obtener una KL para cada ejemplo, "
                             f"forma ({n},).", lang))
         if got.dtype.kind in "iuf" and got.shape in ((s, n), (n, l)):
             return fail(say(f"`{name}` returned shape {got.shape}; expected ({n},): average over the samples "
@@ -618,7 +618,7 @@ def evaluate_q4(inputs: Arrays, expected: Arrays, outputs: Arrays, lang: str) ->
 
 Q4 = Question(
     qid="vae.q4", points=2, target="negative_elbo",
-    title={"en": "The negative ELBO of a batch (TensorFlow)", "es": "El ELBO negativo de un lote (TensorFlow)"},
+    title={"en": "The negative ELBO of a batch (TensorFlow)", "es": "La ELBO negativa de un lote (TensorFlow)"},
     run=run_q4, evaluate=evaluate_q4)
 
 
@@ -741,7 +741,7 @@ def grid_feedback(label: tuple[str, str], image: np.ndarray, n: int, p_lo: float
 
 def evaluate_q5(inputs: Arrays, expected: Arrays, outputs: Arrays, lang: str) -> Feedback:
     p_lo, p_hi = float(inputs["p_lo"]), float(inputs["p_hi"])
-    message = grid_feedback(("with the default p_lo, p_hi", "con los p_lo, p_hi por omisión"),
+    message = grid_feedback(("with the default p_lo, p_hi", "con los p_lo, p_hi por defecto"),
                             outputs["default"], int(inputs["n_default"]), 0.05, 0.95, inputs,
                             unprefixed("default/", expected), lang)
     if message is None:
@@ -759,7 +759,7 @@ def evaluate_q5(inputs: Arrays, expected: Arrays, outputs: Arrays, lang: str) ->
 Q5 = Question(
     qid="vae.q5", points=1, target="decode_grid",
     title={"en": "Decoding a latent grid (inverse CDF)",
-           "es": "Decodificar una malla latente (inversa de la función de distribución)"},
+           "es": "Decodificar una cuadrícula latente (inversa de la función de distribución)"},
     run=run_q5, evaluate=evaluate_q5)
 
 

@@ -329,7 +329,7 @@ Q6_HINTS = {
     "A": ("the mode would at least lie on one branch, but squared error does not lead to the mode. "
           "Which single number y minimises E[(t − y)² | x]?",
           "la moda al menos estaría sobre una rama, pero el error cuadrático no conduce a la moda. "
-          "¿Qué número y minimiza E[(t − y)² | x]?"),
+          "¿Qué valor de y minimiza E[(t − y)² | x]?"),
     "C": ("once trained, the network is a deterministic function of x: the same x always gives the same "
           "output. Which quantity minimises the average squared error?",
           "una vez entrenada, la red es una función determinista de x: la misma x siempre da la misma "
@@ -351,7 +351,7 @@ KEYS = {k.qid: k for k in [
         "mdn.q6", Q6_TARGET, correct="B",
         right=("correct! Squared error is minimised by the conditional mean, which can fall "
                "where p(t|x) ≈ 0.",
-               "¡correcto! El error cuadrático se minimiza con la media condicional, que puede caer "
+               "¡correcto! el error cuadrático se minimiza con la media condicional, que puede caer "
                "donde p(t|x) ≈ 0."),
         hints=Q6_HINTS),
 ]}

@@ -167,7 +167,7 @@ def q1_variants(mu, log_var, eps) -> Variants:
          "falta σ: z = μ + σ · ε, con σ = exp(½ · log_var)."),
         (mu,
          "you returned μ: the noise term σ · ε is missing (without it the VAE is a plain autoencoder).",
-         "devolviste μ: falta el término de ruido σ · ε (sin él, el VAE es un autoencoder común)."),
+         "devolviste μ: falta el término de ruido σ · ε (sin él, el VAE es un autocodificador común)."),
         (mu * np.exp(0.5 * log_var) + eps,
          "μ and ε are swapped: z = μ + σ · ε.",
          "μ y ε están intercambiados: z = μ + σ · ε."),
@@ -224,7 +224,7 @@ def q2_variants(mu, log_var) -> Variants:
          "usaste σ = exp(½ · log_var) donde va σ² = exp(log_var)."),
         (0.5 * np.sum((1 + mu ** 2) / var - 1 + log_var, axis=1),
          "that is KL(N(0, I) ‖ q), the other direction: the ELBO needs KL(q(z|x) ‖ p(z)).",
-         "esa es KL(N(0, I) ‖ q), la otra dirección: el ELBO necesita KL(q(z|x) ‖ p(z))."),
+         "esa es KL(N(0, I) ‖ q), la otra dirección: la ELBO necesita KL(q(z|x) ‖ p(z))."),
     ]
 
 
@@ -418,7 +418,7 @@ def q4_variants(inputs: Arrays) -> Variants:
          "you returned the SUM over the batch; return the mean (nats per image).",
          "devolviste la SUMA sobre el lote; devuelve el promedio (nats por imagen)."),
         (-want, "the sign is flipped: that is the ELBO; the loss is its negative.",
-         "el signo está invertido: eso es el ELBO; la pérdida es su negativo."),
+         "el signo está invertido: eso es la ELBO; la pérdida es su negativo."),
         (float(np.mean(np.sum(keras_bce_on_probabilities(x, logits), axis=axes) + kl)),
          "the decoder outputs logits, but you treated them as probabilities: use "
          "`from_logits=True` (or `tf.nn.sigmoid_cross_entropy_with_logits`).",
@@ -527,8 +527,8 @@ Q6_HINTS = {
           "q(z|x) hacia N(0, I)?"),
     "C": ("that is what happens in the opposite limit, when the KL weight is very LARGE (posterior "
           "collapse). Think about what the KL term prevents.",
-          "eso ocurre en el límite contrario, cuando el peso de la KL es muy GRANDE (colapso del posterior). "
-          "Piensa en qué impide el término KL."),
+          "eso ocurre en el límite contrario, cuando el peso de la KL es muy GRANDE (colapso de la distribución "
+          "a posteriori). Piensa en qué impide el término KL."),
     "D": ("the KL term depends on μ(x) and σ(x), so it depends on the encoder's weights and shapes "
           "its gradients: it is not a constant.",
           "el término KL depende de μ(x) y σ(x), o sea, de los pesos del codificador, y aporta gradientes: "
@@ -546,7 +546,7 @@ KEYS = {k.qid: k for k in [
         "vae.q6", Q6_TARGET, correct="A",
         right=("correct! Without the KL the VAE becomes a plain autoencoder: good reconstructions, "
                "but z ~ N(0, I) lands where no code lies.",
-               "¡correcto! Sin la KL el VAE se convierte en un autoencoder común: buenas reconstrucciones, "
+               "¡correcto! sin la KL el VAE se convierte en un autocodificador común: buenas reconstrucciones, "
                "pero z ~ N(0, I) cae donde no hay ningún código."),
         hints=Q6_HINTS),
 ]}

@@ -243,7 +243,7 @@ def evaluate_vae(enc: dict[str, np.ndarray], dec: dict[str, np.ndarray], inputs:
     value = fid_to_test(images, seed, bands.VAE.n_fid)
     points, fb = _banded(value, bands.VAE.fid_bands, bands.VAE.points_fid,
                          f"FID {value:.1f} ({len(images):,} samples of the prior)",
-                         f"FID {value:.1f} ({len(images):,} muestras de la previa)")
+                         f"FID {value:.1f} ({len(images):,} muestras de la distribución a priori)")
     scores.append(_part("fid", project, points, fb, {"fid": value}))
     return scores
 

@@ -227,7 +227,7 @@ def check_generalizes(test_nelbo: float, train_nelbo: float) -> None:
         raise Refused(f"-ELBO is {test_nelbo:.1f} nats on test images but {train_nelbo:.1f} on training images: "
                       "a model that learned the data does about as well on both; this one has stored the test "
                       "images.",
-                      f"el -ELBO es {test_nelbo:.1f} nats en imágenes de prueba pero {train_nelbo:.1f} en imágenes "
+                      f"la -ELBO es {test_nelbo:.1f} nats en imágenes de prueba pero {train_nelbo:.1f} en imágenes "
                       "de entrenamiento: un modelo que aprendió los datos rinde parecido en ambas; este guardó "
                       "las imágenes de prueba.")
 
