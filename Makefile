@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 export TQDM_DISABLE := 1
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: book book-quick test exercises student-edition benchmark clean
+.PHONY: book book-quick timings test exercises student-edition benchmark clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,9 +16,15 @@ $(STAMP): requirements.txt
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)"
 	touch $(STAMP)
 
-## book: execute every notebook with the full training budgets and build _build/html
+## book: execute every notebook with the full training budgets and build _build/html;
+## the build report (_build/build-report.json, printed at the end) times every notebook and cell
 book: $(STAMP)
 	COURSE_QUICK=0 $(VENV)/bin/jupyter-book build . --path-output .
+
+## timings: write the times measured by the last `make book` into shared/timings.json
+## (the estimates the setup cells print)
+timings: $(STAMP)
+	$(PY) -m shared.timings write
 
 ## book-quick: the same with quick budgets, into _build/quick/_build/html (what the tests build)
 book-quick: $(STAMP)

@@ -83,16 +83,20 @@ def has_gpu() -> bool:
     return shutil.which("nvidia-smi") is not None
 
 
-def prepare(needs: list[str], cpu_minutes: float | None = None) -> None:
+def prepare(needs: list[str], notebook: str | None = None, cpu_minutes: float | None = None) -> None:
     """Install what is missing and report on the hardware.
 
     Parameters
     ----------
     needs : list of str
         Import names the notebook uses, e.g. ``["torch", "tensorflow_probability"]``.
+    notebook : str, optional
+        The notebook's key in ``shared/timings.json`` (``"book/gan"`` for both
+        language twins of the GAN chapter): its run time on a 2-core CPU with
+        the full budgets, as the last full build measured it, is printed when no
+        GPU is found.
     cpu_minutes : float, optional
-        Approximate run time of the whole notebook on a 2-core CPU with the
-        full budgets; printed when no GPU is found.
+        The run time to print instead, when the notebook has no measured estimate.
 
     Nothing is returned, so that the notebook cell shows only the report.
     """
@@ -105,5 +109,8 @@ def prepare(needs: list[str], cpu_minutes: float | None = None) -> None:
     in_colab = "google.colab" in sys.modules
     where = "Colab" if in_colab else "local"
     print(f"Course setup OK ({where}; Python {sys.version.split()[0]}).")
+    if notebook is not None:
+        from shared import timings
+        cpu_minutes = timings.estimate(notebook) or cpu_minutes
     if not has_gpu() and cpu_minutes is not None:
         print(f"No GPU: fine for this notebook, about {cpu_minutes:g} min on a 2-core CPU.")
