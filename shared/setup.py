@@ -83,20 +83,21 @@ def has_gpu() -> bool:
     return shutil.which("nvidia-smi") is not None
 
 
-def prepare(needs: list[str], notebook: str | None = None, cpu_minutes: float | None = None) -> None:
+def prepare(needs: list[str], cpu_minutes: float | None = None, notebook: str | None = None) -> None:
     """Install what is missing and report on the hardware.
 
     Parameters
     ----------
     needs : list of str
         Import names the notebook uses, e.g. ``["torch", "tensorflow_probability"]``.
+    cpu_minutes : float, optional
+        Approximate run time of the whole notebook on a 2-core CPU with the full
+        budgets, printed when no GPU is found (a measured ``notebook`` estimate wins).
     notebook : str, optional
         The notebook's key in ``shared/timings.json`` (``"book/gan"`` for both
         language twins of the GAN chapter): its run time on a 2-core CPU with
         the full budgets, as the last full build measured it, is printed when no
         GPU is found.
-    cpu_minutes : float, optional
-        The run time to print instead, when the notebook has no measured estimate.
 
     Nothing is returned, so that the notebook cell shows only the report.
     """
