@@ -1,10 +1,10 @@
-"""GAN benchmark: the chapter's training step beside seed 000's recipe, and every model's FID.
+"""GAN benchmark: the chapter's training step beside the IAI-UNSAM notebook's recipe, and every model's FID.
 
 Prints, in one run:
 
 1. **Throughput**: steps per second of the chapter's MLP GAN step (a
    ``tf.GradientTape`` step in ``tf.function``, with the chapter's loop body:
-   random batch, step, losses read back) and of seed 000's recipe
+   random batch, step, losses read back) and of the IAI-UNSAM notebook's recipe (seed 000)
    (``train_on_batch`` on the discriminator and on the stacked model) run
    under legacy Keras 2 (``tf_keras``), where it trains, at the same batch
    size (32) and on the same data; their ratio.
@@ -14,7 +14,7 @@ Prints, in one run:
 3. **DCGAN kernel size**: seconds per step of the chapter's DCGAN with 5×5
    (Géron's) and 3×3 kernels (the chapter's choice).
 4. **Full chapter models** (budgets as in the notebook): training time and
-   FID of the MLP GAN, the DCGAN, seed 003's GAN and the VAE chapter's VAE,
+   FID of the MLP GAN, the DCGAN, the USM GAN (seed 003) and the VAE chapter's VAE,
    with FID(train, test) (floor) and FID of uniform noise (a reference value, not a bound), and a
    NaN check of every loss.
 5. **DCGAN generator activation**: FID of Géron's original generator (SELU
@@ -64,7 +64,7 @@ DEFINITIONS = ("import sys", "def make_mlp_gan(", "def d_loss_fn(", "def normal_
                "data = load_fashion_mnist()", "def make_dcgan(")
 #: chapter cells that train and evaluate the models, in order
 TRAINING = ("STEPS_MLP = ", "clf = load_classifier()", "STEPS_DCGAN = ", "def generate_unit(",
-            "def make_seed003_gan(", "STEPS_S003 = ", "from shared.vae import")
+            "def make_usm_gan(", "STEPS_USM = ", "from shared.vae import")
 
 
 def chapter_cell(prefix: str) -> str:
@@ -181,13 +181,13 @@ def main(argv: list[str] | None = None) -> None:
 
     plt.close("all")
     steps = 50 if args.quick else 500
-    print(f"== 1. Training-step throughput, MLP GAN of seed 000, batch 32, {steps} timed steps ==")
+    print(f"== 1. Training-step throughput, MLP GAN of the IAI-UNSAM notebook, batch 32, {steps} timed steps ==")
     chapter = chapter_throughput(ns, steps)
     legacy = run_seed000_recipe(ns["data"].x_train, steps=steps)
     ratio = legacy["seconds_per_step"] / chapter["seconds_per_step"]
     print(f"  chapter step (GradientTape + tf.function, Keras {ns['keras'].__version__}): "
           f"{1e3 * chapter['seconds_per_step']:6.2f} ms/step  {1 / chapter['seconds_per_step']:6.1f} steps/s")
-    print(f"  seed 000 recipe (train_on_batch, {legacy['keras']}): "
+    print(f"  IAI-UNSAM recipe (train_on_batch, {legacy['keras']}): "
           f"{1e3 * legacy['seconds_per_step']:6.2f} ms/step  {legacy['steps_per_second']:6.1f} steps/s")
     print(f"  speed-up: {ratio:.2f}x  ({'meets' if ratio >= 3 else 'BELOW'} the 3x bar)")
 
@@ -196,11 +196,11 @@ def main(argv: list[str] | None = None) -> None:
     early = acc_fake[:50].mean()
     print(f"  chapter: max |dw_D| = {chapter['d_max_abs_weight_change']:.3g}; D accuracy on fakes, "
           f"mean of steps 1-50: {early:.2f}, last 50: {acc_fake[-50:].mean():.2f} (chance 0.50)")
-    print(f"  seed 000 recipe under {legacy['keras']}: D weights changed {legacy['d_weights_changed']} "
+    print(f"  IAI-UNSAM recipe under {legacy['keras']}: D weights changed {legacy['d_weights_changed']} "
           f"(max |dw| {legacy['d_max_abs_weight_change']:.3g}); D accuracy on fixed fakes "
           + ", ".join(f"{s}:{a:.2f}" for s, a in list(zip(legacy["eval_step"], legacy["d_fake_accuracy"]))[:4]))
     k3 = run_seed000_recipe_keras3(ns["data"].x_train, steps=min(steps, 100))
-    print(f"  seed 000 recipe under {k3['keras']}: D weights changed {k3['d_weights_changed']} "
+    print(f"  IAI-UNSAM recipe under {k3['keras']}: D weights changed {k3['d_weights_changed']} "
           f"(max |dw| {k3['d_max_abs_weight_change']:.3g}); G weights changed {k3['g_weights_changed']}")
 
     print("== 3. DCGAN seconds per step (batch 64), kernel 5x5 (Geron) vs 3x3 (the chapter) ==")
@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> None:
     run_cells(TRAINING, ns)
     plt.close("all")
     table, N = ns["fid_table"], ns["N_FID"]
-    runs = {"MLP GAN": ns["mlp_run"], "DCGAN": ns["dcgan_run"], "seed 003 GAN": ns["s003_run"]}
+    runs = {"MLP GAN": ns["mlp_run"], "DCGAN": ns["dcgan_run"], "USM GAN": ns["usm_run"]}
     print(f"  FID on the course classifier (test accuracy {ns['clf'].test_accuracy:.3f}), n = {N} vs {N} test images")
     for name, value in sorted(table.items(), key=lambda item: item[1]):
         seconds = runs[name]["seconds"] if name in runs else None

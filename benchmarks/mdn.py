@@ -10,9 +10,9 @@ the Bayes-optimal NLL of the process.
   ``MDN`` and ``train_mdn`` cells, and the cell that computes the true NLL,
   are executed from the notebook, so the benchmark measures exactly what
   readers see);
-* ``seed 001``: 20 tanh units, 5 components, loss in probability space,
+* ``Jung's tutorial`` (seed 001): 20 tanh units, 5 components, loss in probability space,
   Adam (lr 1e-3), 10 000 full-batch epochs;
-* ``seed 002``: 50 tanh units, 24 components, log-space loss with ln σ
+* ``"Mixture Density Net" notebook`` (seed 002): 50 tanh units, 24 components, log-space loss with ln σ
   clamped to [-10, 10], RMSprop (lr 1e-2), 10 000 full-batch iterations.
 
 Usage: ``python benchmarks/mdn.py [--seeds 3]`` (about 2 minutes on 2 cores).
@@ -159,11 +159,11 @@ def main() -> None:
 
     recipes = [("chapter (64x2 tanh, K=8, Adam one-cycle, 2500 steps), 1 thread", run_chapter(1), eval_chapter),
                ("chapter, same, 2 threads", run_chapter(2), eval_chapter),
-               ("seed 001 (20 tanh, K=5, prob.-space loss, Adam, 10k epochs)", lambda: train_seed001(train), eval_seed001),
-               ("seed 002 (50 tanh, K=24, log-space, RMSprop, 10k iters)", lambda: train_seed002(train), eval_seed002)]
+               ("Jung's tutorial (20 tanh, K=5, prob.-space loss, Adam, 10k epochs)", lambda: train_seed001(train), eval_seed001),
+               ("\"Mixture Density Net\" (50 tanh, K=24, log-space, RMSprop, 10k iters)", lambda: train_seed002(train), eval_seed002)]
     print(f"Bayes-optimal NLL of the process (y ~ U(-10, 10), noise sd 1): {ns['bayes_optimal_nll']():.4f} nats")
     print(f"true p(y|x) on the 10 000 held-out points:                    {truth:.4f} nats\n")
-    print(f"{'recipe':<66} {'time (s)':>9} {'held-out NLL':>20} {'gap':>7} {'non-finite train losses':>18}")
+    print(f"{'recipe':<68} {'time (s)':>9} {'held-out NLL':>20} {'gap':>7} {'non-finite train losses':>18}")
     chapter_time = None
     for name, train_fn, eval_fn in recipes:
         times, nlls, bad = [], [], 0
@@ -181,7 +181,7 @@ def main() -> None:
         note = f"   (x{t_mean / chapter_time:.1f} time)"
         if len(finite) < len(nlls):
             note += f"; held-out NLL = inf for {len(nlls) - len(finite)}/{len(nlls)} seeds (not in the mean)"
-        print(f"{name:<66} {t_mean:>9.2f} {nll_mean:>12.4f} ± {np.std(finite) if finite else 0:.4f} "
+        print(f"{name:<68} {t_mean:>9.2f} {nll_mean:>12.4f} ± {np.std(finite) if finite else 0:.4f} "
               f"{nll_mean - truth:>+7.3f} {bad:>18d}{note}")
 
 

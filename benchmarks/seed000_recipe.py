@@ -1,11 +1,11 @@
-"""Seed 000's MLP GAN recipe, re-implemented as a *baseline* to measure against.
+"""The IAI-UNSAM notebook's MLP GAN recipe, re-implemented as a *baseline* to measure against.
 
 What it is for
 --------------
 The GAN chapter trains its GAN with an explicit adversarial step (a
 ``tf.GradientTape`` step inside ``tf.function`` or an overridden
 ``train_step``). To say how much faster and how much more correct that is,
-the chapter's benchmark needs the classic recipe of the source notebook
+the chapter's benchmark needs the classic recipe of the IAI-UNSAM notebook
 (seed 000, after Géron's *Hands-On ML*, 2nd ed.) run side by side, on the same
 machine and data. This module provides it, written from scratch:
 
@@ -317,10 +317,10 @@ def main(argv: list[str] | None = None) -> None:
 
     x_train = load_fashion_mnist().x_train
     legacy = run_seed000_recipe(x_train, steps=args.steps, seed=args.seed)
-    lines = _summary("seed 000 recipe, legacy Keras 2", legacy)
+    lines = _summary("IAI-UNSAM recipe, legacy Keras 2", legacy)
     if args.keras3:
         k3 = run_seed000_recipe_keras3(x_train, steps=args.steps, seed=args.seed)
-        lines += _summary("seed 000 recipe, Keras 3", k3)
+        lines += _summary("IAI-UNSAM recipe, Keras 3", k3)
         lines.append(f"  Keras 3 / legacy time per step: {k3['seconds_per_step'] / legacy['seconds_per_step']:.2f}")
     print("\n".join(lines))
 

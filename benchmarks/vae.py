@@ -1,10 +1,10 @@
-"""VAE benchmark: the chapter's model beside seed 003's architecture, and custom train_step vs plain fit.
+"""VAE benchmark: the chapter's model beside the USM assignment's architecture, and custom train_step vs plain fit.
 
 Prints, in one run, on Fashion-MNIST ([0, 1] pixels, Bernoulli likelihood
 summed over the 784 pixels, test -ELBO in nats per image, single-sample
 estimate on the 10 000 test images, batch 128):
 
-1. ``seed 003``: the homework's exact architecture (filters 32, 3x3 kernels,
+1. ``USM assignment`` (seed 003): the assignment's exact architecture (filters 32, 3x3 kernels,
    conv, conv, conv stride 2 with 64 filters, dense 128, latent 2; decoder
    its mirror), trained with the chapter's custom ``train_step`` and Adam
    1e-3 (the issue's reference recipe): seconds per epoch (wall clock and
@@ -116,7 +116,7 @@ def run(name, model, x_train, x_test, epochs, lr, log):
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--epochs", type=int, default=8, help="epochs of the chapter's models (default 8)")
-    parser.add_argument("--ref-epochs", type=int, default=4, help="epochs of seed 003's model (default 4)")
+    parser.add_argument("--ref-epochs", type=int, default=4, help="epochs of the USM assignment's model (default 4)")
     parser.add_argument("--fit-epochs", type=int, default=3,
                         help="epochs of each side of train_step vs fit (default 3; the first, with tracing, is not counted)")
     parser.add_argument("--n-fid", type=int, default=5000, help="samples per FID (default 5000)")
@@ -139,7 +139,7 @@ def main(argv=None) -> None:
 
     results = {}
     ref = VAE(2, encoder=seed003_encoder(2), decoder=seed003_decoder(2))
-    results["seed 003"] = (ref, run("seed 003", ref, x_train, x_test, args.ref_epochs, 1e-3, log))
+    results["USM assignment"] = (ref, run("USM assignment", ref, x_train, x_test, args.ref_epochs, 1e-3, log))
     for d in (2, 20):
         model = VAE(d)
         results[f"chapter d={d}"] = (model, run(f"chapter d={d}", model, x_train, x_test, args.epochs, 2e-3, log))
@@ -172,20 +172,20 @@ def main(argv=None) -> None:
               f"{np.median([r[2] for r in steady]):>13.1f}{rows[-1][4]:>13.2f}{fids[name]:>8.2f}")
     print(f"FID floor ({n} validation vs {n} test real images): {floor:.2f}")
 
-    ref_rows, ch_rows = results["seed 003"][1], results["chapter d=2"][1]
+    ref_rows, ch_rows = results["USM assignment"][1], results["chapter d=2"][1]
     target = ref_rows[-1][4]
     ref_time = ref_rows[-1][3]
     reach = next((r for r in ch_rows if r[4] <= target), None)
     ref_epoch = np.median([r[1] for r in (ref_rows[1:] or ref_rows)])
     ch_epoch = np.median([r[1] for r in (ch_rows[1:] or ch_rows)])
     print("\n=== Ratios ===")
-    print(f"s/epoch, seed 003 / chapter d=2 (wall, median): {ref_epoch / ch_epoch:.2f}")
+    print(f"s/epoch, USM assignment / chapter d=2 (wall, median): {ref_epoch / ch_epoch:.2f}")
     if reach is None:
-        print(f"chapter d=2 did NOT reach seed 003's final -ELBO {target:.2f} in {len(ch_rows)} epochs")
+        print(f"chapter d=2 did NOT reach the USM assignment's final -ELBO {target:.2f} in {len(ch_rows)} epochs")
     else:
-        print(f"time to reach seed 003's final -ELBO {target:.2f}: seed 003 {ref_time:.0f} s "
+        print(f"time to reach the USM assignment's final -ELBO {target:.2f}: USM assignment {ref_time:.0f} s "
               f"({len(ref_rows)} epochs), chapter d=2 {reach[3]:.0f} s (epoch {reach[0]}); "
-              f"ratio chapter / seed 003 = {reach[3] / ref_time:.2f}")
+              f"ratio chapter / USM assignment = {reach[3] / ref_time:.2f}")
     steady = {k: (v[1:] or v) for k, v in times.items()}
     a = np.median([t[0] for t in steady["train_step"]])
     b = np.median([t[0] for t in steady["compile(loss)"]])

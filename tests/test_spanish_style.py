@@ -1,7 +1,7 @@
 """One editorial voice in the reader-facing Spanish (the rules below).
 
-Reader-facing Spanish: the markdown cells of every Spanish notebook (book, solutions,
-exercises), the Spanish pages (``book/es/*.md``) and the messages of the checks, the
+Reader-facing Spanish: the markdown cells and the figures' alt texts of every Spanish
+notebook (book, solutions, exercises), the Spanish pages (``book/es/*.md``) and the messages of the checks, the
 grader and the projects (string literals in ``shared/``; English strings never contain
 the words looked for). The rules, from the review of the Spanish (December 2026):
 
@@ -61,7 +61,10 @@ def prose_of(path: Path) -> list[tuple[str, str]]:
     if path.suffix == ".md":
         return [(rel, path.read_text(encoding="utf-8"))]
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-    return [(f"{rel} cell {i}", "".join(c["source"])) for i, c in enumerate(cells) if c["cell_type"] == "markdown"]
+    prose = [(f"{rel} cell {i}", "".join(c["source"])) for i, c in enumerate(cells) if c["cell_type"] == "markdown"]
+    alts = [(f"{rel} cell {i} (figure alt text)", c["metadata"]["mystnb"]["image"]["alt"])
+            for i, c in enumerate(cells) if "alt" in c.get("metadata", {}).get("mystnb", {}).get("image", {})]
+    return prose + alts
 
 
 def message_strings() -> list[tuple[str, str]]:
