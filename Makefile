@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 export TQDM_DISABLE := 1
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: book book-quick timings test exercises student-edition benchmark clean
+.PHONY: book book-quick timings test test-projects exercises student-edition benchmark clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,13 +30,21 @@ timings: $(STAMP)
 book-quick: $(STAMP)
 	COURSE_QUICK=1 $(VENV)/bin/jupyter-book build . --path-output _build/quick -W -n --keep-going
 
-## test: the whole test suite: unit tests, exercises, grading, website build (tests/),
-## and every book and solution notebook executed top to bottom by nbval (quick budgets);
-## the English projects' solutions run at their full budget in tests/test_projects*.py instead
+## test: the whole test suite (quick budgets): unit tests, exercises, grading, the graded projects
+## end to end, and the website's quick build (tests/test_site.py), which executes every book and
+## solution notebook of both languages top to bottom and fails on any cell error, with its traceback;
+## nbval also runs the English solution notebooks cell by cell (the projects' run in tests/test_projects*.py)
 test: $(STAMP)
-	COURSE_QUICK=1 $(PY) -m pytest -n 2 --dist loadfile tests \
-		--nbval-lax --nbval-current-env --nbval-cell-timeout=900 book solutions \
+	COURSE_QUICK=1 $(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder tests \
+		--nbval-lax --nbval-current-env --nbval-cell-timeout=900 solutions/en \
 		--ignore-glob='solutions/en/*-project.ipynb'
+
+## test-projects: the graded projects end to end at full budget: the GAN and VAE solutions train
+## as a student's would (several minutes each on 2 cores) and must earn full marks
+## (make test trains them at the quick budget and checks that they are graded, not refused)
+test-projects: $(STAMP)
+	COURSE_PROJECTS_FULL=1 $(PY) -m pytest -n 2 --dist loadfile \
+		tests/test_projects.py tests/test_projects_gan.py tests/test_projects_vae.py
 
 ## exercises: regenerate exercises/ from solutions/
 exercises: $(STAMP)

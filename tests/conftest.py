@@ -64,3 +64,19 @@ def build_failure_report(stdout: str, stderr: str, reports: Path, since: float =
         parts += [f"--- {log.relative_to(reports)} (end of the saved traceback):", _ANSI.sub("", text)[-2500:]]
     parts += ["--- end of stderr:", stderr[-1500:]]
     return "\n".join(parts)
+
+
+#: The test files that take minutes (the website's quick build, the projects end to end, the edition), longest
+#: first. ``make test`` runs pytest-xdist with ``--dist loadfile --no-loadscope-reorder``: files are handed to the
+#: two workers in collection order, so starting the long ones first keeps the workers busy until the end
+#: instead of leaving one alone with a long file.
+LONG_FIRST = ("test_site.py", "test_projects_gan.py", "test_projects_vae.py", "test_projects.py", "test_edition.py",
+              "test_grading.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = Path(str(item.fspath)).name
+        return LONG_FIRST.index(name) if name in LONG_FIRST else len(LONG_FIRST)
+
+    items.sort(key=rank)  # stable: the order within a file and among the other files is kept
