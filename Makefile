@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 export TQDM_DISABLE := 1
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: book book-quick timings test test-projects exercises student-edition benchmark clean
+.PHONY: book book-quick publish timings test test-projects exercises student-edition benchmark clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,31 +16,40 @@ $(STAMP): requirements.txt
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)"
 	touch $(STAMP)
 
-## book: execute every notebook with the full training budgets and build _build/html;
-## the build report (_build/build-report.json, printed at the end) times every notebook and cell
+## book: execute every notebook with the full training budgets and build the website in _build/html:
+## one Sphinx build per language (_build/html/en/, _build/html/es/) and the landing page
+## (_build/html/index.html), by _ext/build_site.py; the build report (_build/build-report.json,
+## printed at the end) times every notebook and cell
 book: $(STAMP)
-	COURSE_QUICK=0 $(VENV)/bin/jupyter-book build . --path-output .
+	$(PY) _ext/build_site.py
+
+## publish: push the website that `make book` built (_build/html, both languages) to the gh-pages branch
+## (ghp-import); on GitHub, .github/workflows/site.yml tests, builds and deploys it on every push to main
+publish: $(STAMP)
+	@test -f _build/html/index.html || { echo "no website in _build/html: run make book first" >&2; exit 1; }
+	$(VENV)/bin/ghp-import --no-jekyll --push --force _build/html
 
 ## timings: write the times measured by the last `make book` into shared/timings.json
 ## (the estimates the setup cells print)
 timings: $(STAMP)
 	$(PY) -m shared.timings write
 
-## book-quick: the same with quick budgets, into _build/quick/_build/html (what the tests build)
+## book-quick: the same with quick budgets and warnings as errors, into _build/quick/_build/html
+## (what the tests build; the graded projects' solutions are not executed there: their end-to-end tests run them)
 book-quick: $(STAMP)
-	COURSE_QUICK=1 $(VENV)/bin/jupyter-book build . --path-output _build/quick -W -n --keep-going
+	$(PY) _ext/build_site.py --quick --strict --out _build/quick
 
 ## test: the whole test suite (quick budgets): unit tests, exercises, grading, the graded projects
-## end to end, and the website's quick build (tests/test_site.py), which executes every book and
-## solution notebook of both languages top to bottom and fails on any cell error, with its traceback;
+## end to end, and the website's quick build (tests/test_site.py, both languages), which executes every
+## book and exercise-solution notebook top to bottom and fails on any cell error, with its traceback;
 ## nbval also runs the English solution notebooks cell by cell (the projects' run in tests/test_projects*.py)
 test: $(STAMP)
 	COURSE_QUICK=1 $(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder tests \
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=900 solutions/en \
 		--ignore-glob='solutions/en/*-project.ipynb'
 
-## test-projects: the graded projects end to end at full budget: the GAN and VAE solutions train
-## as a student's would (several minutes each on 2 cores) and must earn full marks
+## test-projects: the graded projects end to end at full budget: the solutions train as a student's
+## would (several minutes each for the GAN and the VAE on 2 cores) and must earn full marks
 ## (make test trains them at the quick budget and checks that they are graded, not refused)
 test-projects: $(STAMP)
 	COURSE_PROJECTS_FULL=1 $(PY) -m pytest -n 2 --dist loadfile \

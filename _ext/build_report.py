@@ -3,8 +3,9 @@
 Every notebook the build executes is run with nbclient's ``record_timing``, so
 each cell's metadata gets the kernel's timestamps; a language twin served from
 the cache gets the times of the execution it shares. At the end of the build
-the report is written to ``build-report.json`` beside the HTML folder
-(``_build/build-report.json`` for ``make book``) and a summary is printed:
+the report is written to the file ``course_build_report`` names (``_ext/build_site.py``:
+``_build/build-report.json`` for ``make book``, shared by its builds; otherwise
+``build-report.json`` beside the HTML folder) and a summary is printed:
 per notebook its seconds and slowest cells, and the build's total.
 
 Entries of notebooks this build did not read (an incremental build) are kept
@@ -145,7 +146,7 @@ def builder_inited(app) -> None:
 def build_finished(app, exception) -> None:
     if exception is not None or not _STARTED:
         return
-    path = Path(app.outdir).parent / REPORT_NAME
+    path = Path(app.config.course_build_report or Path(app.outdir).parent / REPORT_NAME)
     root = Path(app.srcdir)
     previous: dict[str, Any] = {}
     if path.exists():
@@ -170,6 +171,8 @@ def build_finished(app, exception) -> None:
 
 def setup(app):
     install()
+    # Where the report goes (_ext/build_site.py: <out>/_build/build-report.json, shared by its builds).
+    app.add_config_value("course_build_report", "", "", [str])
     app.connect("builder-inited", builder_inited)
     app.connect("build-finished", build_finished)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

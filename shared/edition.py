@@ -415,9 +415,10 @@ $(STAMP): requirements.txt
 \t$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)"
 \ttouch $(STAMP)
 
-## book: execute every chapter with the full training budgets and build _build/html
+## book: execute every chapter with the full training budgets and build the website in _build/html
+## (one build per language, _ext/build_site.py)
 book: $(STAMP)
-\tCOURSE_QUICK=0 $(VENV)/bin/jupyter-book build . --path-output .
+\t$(PY) _ext/build_site.py
 
 ## test: run every exercise notebook top to bottom (quick budgets); unanswered
 ## questions only print what is left to do, an error in a cell fails the test

@@ -25,13 +25,13 @@ HTML = OUT / "_build" / "html"
 @pytest.fixture(scope="session")
 def site() -> Path:
     """Build the website in quick mode (warnings are errors) and return its HTML folder."""
-    jb = Path(sys.executable).with_name("jupyter-book")
     env = dict(os.environ, COURSE_QUICK="1", TQDM_DISABLE="1", PYTHONPATH=str(ROOT))
     env.pop("MPLBACKEND", None)  # notebooks must use the inline backend to store figures
     started = time.time()
-    result = subprocess.run([str(jb), "build", str(ROOT), "--path-output", str(OUT), "-W", "-n", "--keep-going"],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=3000)
-    assert result.returncode == 0, build_failure_report(result.stdout, result.stderr, HTML / "reports", since=started)
+    result = subprocess.run([sys.executable, str(ROOT / "_ext" / "build_site.py"), "--quick", "--strict",
+                             "--out", str(OUT)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=3000)
+    reports = [HTML / build / "reports" for build in ("en", "es")] + [HTML / "reports"]
+    assert result.returncode == 0, build_failure_report(result.stdout, result.stderr, reports, since=started)
     return HTML
 
 
@@ -42,7 +42,8 @@ _NOISE = ("IPKernelApp", "absl::InitializeLog")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def build_failure_report(stdout: str, stderr: str, reports: Path, since: float = 0.0, width: int = 400) -> str:
+def build_failure_report(stdout: str, stderr: str, reports: Path | list[Path], since: float = 0.0,
+                         width: int = 400) -> str:
     """What a failed book build says about its cause, short enough for a CI log.
 
     Jupyter Book ends with "Look above for the cause": the cause is in the
@@ -58,10 +59,11 @@ def build_failure_report(stdout: str, stderr: str, reports: Path, since: float =
     parts = ["the book build failed; its warnings and errors:", *problems[:40]]
     if len(problems) > 40:
         parts.append(f"... and {len(problems) - 40} more lines")
-    logs = sorted(p for p in reports.rglob("*.err.log") if p.stat().st_mtime >= since) if reports.is_dir() else []
-    for log in logs:
-        text = log.read_text(encoding="utf-8", errors="replace")
-        parts += [f"--- {log.relative_to(reports)} (end of the saved traceback):", _ANSI.sub("", text)[-2500:]]
+    for folder in [reports] if isinstance(reports, Path) else reports:
+        logs = sorted(p for p in folder.rglob("*.err.log") if p.stat().st_mtime >= since) if folder.is_dir() else []
+        for log in logs:
+            text = log.read_text(encoding="utf-8", errors="replace")
+            parts += [f"--- {log.relative_to(folder)} (end of the saved traceback):", _ANSI.sub("", text)[-2500:]]
     parts += ["--- end of stderr:", stderr[-1500:]]
     return "\n".join(parts)
 

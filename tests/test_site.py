@@ -1,8 +1,12 @@
 """The website builds, in quick mode, with Sphinx warnings treated as errors.
 
-The build executes every notebook listed in ``_toc.yml`` (exercises are shown
-without execution) into ``_build/quick``; its execution cache is separate from
-the full-budget build of ``make book``.
+The build (``_ext/build_site.py --quick``: one Sphinx build per language, and
+the landing page) executes the notebooks listed in ``_toc.yml`` into
+``_build/quick`` (exercises are shown without execution, and the graded
+projects' solutions, which their end-to-end tests execute, too); its execution
+cache is separate from the full-budget build of ``make book``. A page
+``book/es/mdn.html`` of the table of contents is at ``es/book/es/mdn.html`` in
+the site (:func:`site_path`).
 
 The built pages are then checked statically (language, offline MathJax, no
 broken internal link) and in a real browser (Debian's ``chromium`` and
@@ -30,19 +34,40 @@ import yaml
 from shared import checks, links
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "_ext"))
+import build_site  # noqa: E402
+import site_language  # noqa: E402
+
 # The `site` fixture (the quick build, once per session) is in tests/conftest.py.
 
 
-def page(site: Path, rel_notebook: str) -> str:
-    return (site / rel_notebook.replace(".ipynb", ".html")).read_text(encoding="utf-8")
+def site_path(rel_html: str) -> str:
+    """Where a page of the table of contents is in the site: under its build's folder (``es/book/es/mdn.html``)."""
+    build = site_language.build_of(rel_html)
+    return rel_html if build == "root" else f"{build}/{rel_html}"
+
+
+def page(site: Path, rel_source: str) -> str:
+    """The built page of a source (``book/es/mdn.ipynb``, ``book/en/intro.md``)."""
+    return (site / site_path(rel_source.rsplit(".", 1)[0] + ".html")).read_text(encoding="utf-8")
+
+
+def twin_url(rel: str) -> str:
+    """The relative URL, from the page of ``rel`` (``book/en/mdn.ipynb``), of its twin in the other build."""
+    doc = rel.rsplit(".", 1)[0]
+    build = site_language.build_of(doc)
+    return site_language.url_between_builds(doc, build, site_language.twin_docname(doc, build),
+                                            site_language.other_language(build))
 
 
 @pytest.mark.parametrize("lang", ["en", "es"])
 def test_every_notebook_has_a_page(site, lang):
     for rel in links.notebook_paths(str(ROOT)):
         if rel.split("/")[1] == lang:
-            assert (site / rel.replace(".ipynb", ".html")).exists(), f"no page for {rel}"
+            assert (site / site_path(rel.replace(".ipynb", ".html"))).exists(), f"no page for {rel}"
     assert (site / "index.html").exists()
+    assert (site / lang / "search.html").exists() and (site / lang / "searchindex.js").exists(), \
+        f"the {lang} build has no search page of its own"
 
 
 CHAPTERS = ["mdn", "vae", "gan"]
@@ -77,8 +102,7 @@ def test_pages_link_their_language_twin_and_colab(site, chapter):
     url, branch = links.repository(str(ROOT))
     for rel in [f"book/en/{chapter}.ipynb", f"book/es/{chapter}.ipynb"]:
         html = page(site, rel)
-        twin = links.twin_path(rel)
-        assert f'href="../{twin.split("/")[1]}/{chapter}.html"' in html, f"{rel}: no link to its twin page"
+        assert f'href="{twin_url(rel)}"' in html, f"{rel}: no link to its twin page in the other build"
         slug = url.split("github.com/", 1)[1]
         # the badge of the first cell and the theme's launch button
         assert html.count(f"colab.research.google.com/github/{slug}/blob/{branch}/{rel}") >= 2, \
@@ -95,9 +119,6 @@ def test_spanish_page_is_in_spanish(site, chapter):
 # ---------------------------------------------------------------------------
 # Pages of the site, language and offline MathJax
 # ---------------------------------------------------------------------------
-
-TWIN_TEXTS = {"English", "Español", "Read in English", "Leer en español"}
-
 
 FIGURE_RE = re.compile(r'<img[^>]*src="[^"]*_images/[^"]*"[^>]*>')
 ALT_RE = re.compile(r'alt="([^"]*)"')
@@ -129,10 +150,15 @@ def test_build_report_times_every_executed_notebook_and_its_cells(site):
     """_ext/build_report.py: each executed notebook has its seconds and per-cell seconds;
     a Spanish chapter shares its English twin's execution (served from the cache; solution
     twins differ in their `set_language` cell, so both run)."""
+    import fnmatch
     import json
     report = json.loads((site.parent / "build-report.json").read_text(encoding="utf-8"))
     executed = [f[:-len(".html")] + ".ipynb" for f in toc_pages()
                 if (ROOT / (f[:-len(".html")] + ".ipynb")).exists() and not f.startswith("exercises/")]
+    not_executed = [rel for rel in executed if any(fnmatch.fnmatch(rel, p) for p in build_site.QUICK_NOT_EXECUTED)]
+    assert not_executed and all(rel not in report["notebooks"] for rel in not_executed), \
+        "the quick build leaves the projects' solutions to their end-to-end tests"
+    executed = [rel for rel in executed if rel not in not_executed]
     assert executed, "the book has executed notebooks"
     for rel in executed:
         entry = report["notebooks"].get(rel)
@@ -151,17 +177,14 @@ def test_build_report_times_every_executed_notebook_and_its_cells(site):
 
 
 def page_lang(rel_html: str) -> str:
-    """Language a page must declare: ``es`` for pages under an ``es`` folder, else ``en``."""
-    return "es" if "es" in rel_html.split("/")[:-1] else "en"
-
-
-def twin_html(rel_html: str) -> str | None:
-    return links.twin_path(rel_html) if len(rel_html.split("/")) == 3 else None
+    """Language a page must declare: its build's (the landing page, bilingual, says ``en``)."""
+    build = site_language.build_of(rel_html)
+    return "en" if build == "root" else build
 
 
 def test_every_page_declares_its_language(site):
     for rel in toc_pages():
-        text = (site / rel).read_text(encoding="utf-8")
+        text = (site / site_path(rel)).read_text(encoding="utf-8")
         m = re.search(r"<html[^>]*\slang=\"([^\"]+)\"", text)
         assert m, f"{rel}: no <html lang>"
         assert m.group(1) == page_lang(rel), f"{rel}: lang={m.group(1)!r}, expected {page_lang(rel)!r}"
@@ -169,18 +192,19 @@ def test_every_page_declares_its_language(site):
 
 @pytest.mark.parametrize("lang", ["en", "es"])
 def test_intro_links_the_guides(site, lang):
-    intro = (site / "book" / lang / "intro.html").read_text(encoding="utf-8")
+    intro = page(site, f"book/{lang}/intro.md")
     for guide in ["student-guide", "teacher-guide"]:
         assert f'href="{guide}.html"' in intro, f"book/{lang}/intro: no link to the {guide}"
-        text = (site / "book" / lang / f"{guide}.html").read_text(encoding="utf-8")
-        other = "es" if lang == "en" else "en"
-        assert f'href="../{other}/{guide}.html"' in text, f"book/{lang}/{guide}: no link to its twin"
+        text = page(site, f"book/{lang}/{guide}.md")
+        assert f'href="{twin_url(f"book/{lang}/{guide}.md")}"' in text, f"book/{lang}/{guide}: no link to its twin"
 
 
 def test_mathjax_is_served_by_the_site(site):
-    assert (site / "_static" / "mathjax" / "tex-chtml.js").is_file(), "MathJax was not copied into _static/"
+    for build in ("en", "es"):
+        assert (site / build / "_static" / "mathjax" / "tex-chtml.js").is_file(), \
+            f"MathJax was not copied into {build}/_static/"
     for rel in toc_pages():
-        text = (site / rel).read_text(encoding="utf-8")
+        text = (site / site_path(rel)).read_text(encoding="utf-8")
         scripts = [src for src in _urls(text) if "mathjax" in src.lower()]
         for src in scripts:
             assert "://" not in src and not src.startswith("//"), f"{rel}: MathJax loaded from {src}"
@@ -226,8 +250,8 @@ def test_no_broken_internal_links(site):
     """Every relative ``href``/``src`` of every built page names an existing file and,
     for a ``#fragment`` into another page, an existing id of that page."""
     broken = []
-    # Every page (the theme's template snippets copied into _static/ are not pages).
-    pages = sorted(p for p in site.rglob("*.html") if p.relative_to(site).parts[0] != "_static")
+    # Every page of every build (the theme's template snippets copied into _static/ are not pages).
+    pages = sorted(p for p in site.rglob("*.html") if "_static" not in p.relative_to(site).parts)
     for page_path in pages:
         for url in _parse(page_path).urls:
             parts = urllib.parse.urlsplit(url)
@@ -355,8 +379,8 @@ def test_page_in_browser(site, server, browser, rel):
     """One page in Chromium: no console error, images loaded, math typeset, language
     link to the twin page, Colab launch URLs naming notebooks tracked by git."""
     browser.get_log("browser")  # drop what earlier pages logged
-    browser.get(server + rel)
-    assert browser.current_url == server + rel
+    browser.get(server + site_path(rel))
+    assert browser.current_url == server + site_path(rel)
     assert browser.execute_script("return document.documentElement.lang") == page_lang(rel)
 
     problems = []
@@ -391,42 +415,79 @@ def test_page_in_browser(site, server, browser, rel):
     if source.exists() and source.relative_to(ROOT).as_posix() not in notebooks:
         problems.append("no Colab launch URL for this notebook")
 
-    twin = twin_html(rel)
-    twin_href = None
-    if twin:
-        twin_href = browser.execute_script("""
-            const texts = arguments[0];
-            const a = [...document.querySelectorAll("article a[href]")]
-                .find((a) => texts.includes(a.textContent.trim()));
-            return a ? a.href : null;""", sorted(TWIN_TEXTS))
-        if twin_href is None:
-            problems.append("no link to the page in the other language")
-
     problems += [f"console: {m}" for m in _console_errors(browser, server)]
+    if page_lang(rel) == "es":
+        english = [word for word in ENGLISH_INTERFACE
+                   if re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", browser.execute_script(_INTERFACE_TEXT))]
+        if english:
+            problems.append(f"the theme's interface says {english} on a Spanish page")
     assert not problems, f"{rel}:\n  " + "\n  ".join(problems)
 
-    if twin_href:
-        browser.get(twin_href)
-        assert browser.current_url.split("#")[0] == server + twin, \
-            f"{rel}: the language link leads to {browser.current_url}, not to {twin}"
-        assert browser.execute_script("return document.documentElement.lang") == page_lang(twin)
+    build = site_language.build_of(rel)
+    if build != "root":
+        _switch_and_back(browser, server, rel)
+
+
+#: The theme's English interface (buttons, tooltips, labels, navigation) that must not appear on a Spanish page.
+ENGLISH_INTERFACE = ["Search this book", "Search", "Contents", "Previous", "Next", "previous page", "next page",
+                     "Skip to main content", "Back to top", "On this page", "Toggle primary sidebar",
+                     "Toggle secondary sidebar", "Toggle navigation", "Launch", "Launch on", "Download",
+                     "Download this page", "Download source file", "Download notebook file", "Print to PDF",
+                     "Fullscreen mode", "Source repository", "Edit this page", "By", "The course authors",
+                     "Light", "Dark", "System", "Copyright", "Main", "Site navigation", "Theme",
+                     "Deep Generative Models", "Index", "Table of Contents"]
+
+#: The page's interface, without the lesson and the language switcher (which names the other language in that
+#: language): the visible text outside the article, and the tooltips, labels and placeholders.
+_INTERFACE_TEXT = """
+const body = document.body.cloneNode(true);
+body.querySelectorAll("article, script, style, .course-language-switch").forEach((n) => n.remove());
+const attrs = [...document.querySelectorAll("[title], [aria-label], [placeholder], [data-bs-title]")]
+  .filter((n) => !n.closest("article") && !n.closest(".course-language-switch"))
+  .flatMap((n) => ["title", "aria-label", "placeholder", "data-bs-title"].map((a) => n.getAttribute(a) || ""));
+return body.innerText + "\\n" + attrs.join("\\n");
+"""
+
+
+def _switch_and_back(browser, server: str, rel: str) -> None:
+    """The header's language switcher leads to the same page in the other language, whose switcher leads back."""
+    build = site_language.build_of(rel)
+    twin = site_language.twin_docname(rel, build)
+    other = site_language.other_language(build)
+    for here, there, lang in [(rel, twin, other), (twin, rel, build)]:
+        switch = browser.find_elements("css selector", ".bd-header-article a.course-language-switch")
+        assert len(switch) == 1 and switch[0].is_displayed(), f"{here}: no language switcher in the header"
+        assert switch[0].get_attribute("hreflang") == lang
+        browser.get(switch[0].get_attribute("href"))
+        assert browser.current_url.split("#")[0] == server + site_path(there), \
+            f"{here}: the language switcher leads to {browser.current_url}, not to {there}"
+        assert browser.execute_script("return document.documentElement.lang") == page_lang(there)
         assert not _console_errors(browser, server)
 
 
-@pytest.mark.parametrize("query, expected", [("verosimilitud", "book/es/mdn.html"),
-                                             ("responsibilities", "book/en/mdn.html"),
-                                             ("reparameterisation", "book/en/vae.html"),
-                                             ("discriminador", "book/es/gan.html")])
-def test_search_finds_pages_in_both_languages(site, server, browser, query, expected):
-    """The site's search (Sphinx's client-side index) returns the chapter page."""
+@pytest.mark.parametrize("build, query, expected", [
+    ("es", "verosimilitud", "book/es/mdn.html"),
+    ("es", "discriminadores", "book/es/gan.html"),    # only "discriminador(a)" is written: the stem finds it
+    ("es", "entrenaremos", "book/es/"),               # written: "entrenamiento", "entrenar"
+    ("en", "responsibilities", "book/en/mdn.html"),
+    ("en", "reparameterisation", "book/en/vae.html"),
+])
+def test_search_finds_pages_of_its_language_by_their_stems(site, server, browser, build, query, expected):
+    """Each build's search (Sphinx's client-side index, stemmed in the build's language) returns the chapter
+    page of its own language, and a word that is not written anywhere but shares a written word's stem."""
     from selenium.webdriver.support.ui import WebDriverWait
 
-    browser.get(f"{server}search.html?q={query}")
+    if query in ("discriminadores", "entrenaremos"):
+        sources = [p.read_text(encoding="utf-8") for p in ROOT.glob("*/es/*.*")]
+        assert not any(re.search(rf"\b{query}\b", text, re.IGNORECASE) for text in sources), \
+            f"{query!r} is written in the Spanish pages: it no longer tests the stemming"
+    browser.get(f"{server}{build}/search.html?q={query}")
     WebDriverWait(browser, 30).until(lambda d: d.execute_script(
         "return document.querySelectorAll('#search-results li a').length > 0"))
     found = browser.execute_script(
         "return [...document.querySelectorAll('#search-results li a')].map((a) => a.href)")
-    assert any(expected in href for href in found), f"search for {query!r} found {found}"
+    assert any(href.startswith(f"{server}{build}/{expected}") for href in found), f"search for {query!r} found {found}"
+    assert all(href.startswith(f"{server}{build}/") for href in found), f"{build} search left its build: {found}"
     assert not _console_errors(browser, server)
 
 
