@@ -13,10 +13,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 
-#: ``make test-projects`` sets ``COURSE_PROJECTS_FULL=1``: the GAN and VAE solutions then train at their full
-#: budget (several minutes each on 2 cores) and must earn full marks. In ``make test`` they train at the quick
-#: budget and must be *graded* (every part measured, none refused), which keeps CI within its 20 minutes; the
-#: MDN solution trains at its full budget in both (about a minute).
+#: ``make test-projects`` sets ``COURSE_PROJECTS_FULL=1``: the projects' solutions then train at their full
+#: budget (several minutes each on 2 cores for the GAN and the VAE) and must earn full marks. In ``make test``
+#: they train at the quick budget and must be *graded* (every part measured, none refused), which keeps CI
+#: within its 20 minutes.
 FULL_PROJECTS = os.environ.get("COURSE_PROJECTS_FULL") == "1"
 
 
