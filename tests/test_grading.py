@@ -27,7 +27,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 import shared.checks
 from shared.exercises import generate_exercise
-from shared.grading import main
+from shared.grading import main, sandbox
 
 REPO = Path(__file__).resolve().parent.parent
 CHAPTER = "synth"
@@ -473,19 +473,33 @@ def test_limits_stop_bombs_and_grading_goes_on(tmp_path, registered):
     nbformat.write(solution(), tmp_path / "e_good.ipynb")
     out = tmp_path / "s.csv"
     code = grade([tmp_path], "--out", str(out), "--memory-mb", "1500", "--max-processes", "20",
-                 "--output-mb", "5", "--time-limit", "25", "--timeout", "200", "-j", "2", "--seed", "3")
+                 "--output-mb", "5", "--time-limit", "40", "--timeout", "200", "-j", "2", "--seed", "3")
     assert code == 0
     with open(out, encoding="utf-8", newline="") as f:
         totals = {Path(r["submission"]).stem: r for r in csv.DictReader(f) if r["question"] == "TOTAL"}
     assert totals["a_memory"]["points"] == "0" and "memory limit of 1500 MB" in totals["a_memory"]["feedback"]
     assert totals["b_fork"]["points"] == "0" and "more than 20 processes" in totals["b_fork"]["feedback"]
     assert totals["c_print"]["points"] == "0" and "more than 5 MB of output" in totals["c_print"]["feedback"]
-    assert totals["d_loop"]["points"] == "0" and "limit of 25 s" in totals["d_loop"]["feedback"]
+    assert totals["d_loop"]["points"] == "0" and "limit of 40 s" in totals["d_loop"]["feedback"]
     assert totals["e_good"]["points"] == "3"
     ps = subprocess.run(["ps", "-eo", "uid=,stat="], capture_output=True, text=True).stdout.split("\n")
     alive = [line for line in ps if line.split() and line.split()[0].isdigit()
              and 61000 <= int(line.split()[0]) < 62000 and not line.split()[1].startswith("Z")]
     assert not alive, f"processes left behind: {alive}"
+
+
+def test_a_fork_bomb_at_the_time_limit_is_named_for_its_processes():
+    """A scan starved by a fork bomb can see few processes; the time limit counts them again."""
+    children = [subprocess.Popen(["sleep", "30"]) for _ in range(3)]
+    try:
+        few = sandbox.Watchdog(sandbox.Limits(wall_seconds=1, processes=2), uid=None, kernel_pid=os.getpid())
+        assert few._time_reason() == "processes:2" and few.peak_processes >= 4
+        many = sandbox.Watchdog(sandbox.Limits(wall_seconds=1, processes=50), uid=None, kernel_pid=os.getpid())
+        assert many._time_reason() == "time:1"
+    finally:
+        for child in children:
+            child.kill()
+            child.wait()
 
 
 def test_parallel_grading_gives_the_same_results(tmp_path, registered):

@@ -287,7 +287,21 @@ class Watchdog:
             if lim.memory_mb and memory > lim.memory_mb:
                 self.kill_all(f"memory:{lim.memory_mb}")
             elif lim.wall_seconds and time.monotonic() - self._start > lim.wall_seconds:
-                self.kill_all(f"time:{lim.wall_seconds:g}")
+                self.kill_all(self._time_reason())
+
+    def _time_reason(self) -> str:
+        """Why the submission is stopped at its time limit: its processes, if it has too many now.
+
+        A fork bomb can starve this thread of CPU: a scan of ``/proc`` that began before it
+        may end after the time limit with a stale, small count. Counting again before the
+        kill names the breach the student can act on.
+        """
+        lim = self.limits
+        count = len(self.pids())
+        self.peak_processes = max(self.peak_processes, count)
+        if lim.processes and count > lim.processes:
+            return f"processes:{lim.processes}"
+        return f"time:{lim.wall_seconds:g}"
 
     def start(self) -> None:
         self._start = time.monotonic()
