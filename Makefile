@@ -8,13 +8,19 @@ STAMP := $(VENV)/.installed-stamp
 export TQDM_DISABLE := 1
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: book book-quick publish timings test test-projects exercises student-edition benchmark clean
+.PHONY: env book book-quick publish timings test test-projects exercises student-edition benchmark clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)"
 	touch $(STAMP)
+
+## env: a student's local setup, no test suite: the virtual environment .venv (pinned requirements) and
+## its Jupyter kernel, registered for this user as "Python 3 (course)" so that any Jupyter or VS Code finds it
+env: $(STAMP)
+	$(PY) -m ipykernel install --user --name course --display-name "Python 3 (course)"
+	@echo "Ready: open a notebook with Jupyter or VS Code and choose the kernel \"Python 3 (course)\"."
 
 ## book: execute every notebook with the full training budgets and build the website in _build/html:
 ## one Sphinx build per language (_build/html/en/, _build/html/es/) and the landing page

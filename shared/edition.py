@@ -386,6 +386,7 @@ Code, or in JupyterLab: `.venv/bin/pip install jupyterlab && .venv/bin/jupyter l
 Or let `make` create `.venv` on first use:
 
 ```bash
+make env    # .venv and the Jupyter kernel "Python 3 (course)", nothing else
 make test   # run every exercise notebook top to bottom (quick budgets)
 make book   # execute the chapters (full budgets) and build the website in _build/html
 ```
@@ -407,13 +408,19 @@ STAMP := $(VENV)/.installed-stamp
 export TQDM_DISABLE := 1
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: book test clean
+.PHONY: env book test clean
 
 $(STAMP): requirements.txt
 \t$(PYTHON) -m venv $(VENV)
 \t$(PY) -m pip install --quiet -r requirements.txt
 \t$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)"
 \ttouch $(STAMP)
+
+## env: the virtual environment .venv (pinned requirements) and its Jupyter kernel, registered for
+## this user as "Python 3 (course)" so that any Jupyter or VS Code finds it
+env: $(STAMP)
+\t$(PY) -m ipykernel install --user --name course --display-name "Python 3 (course)"
+\t@echo "Ready: open a notebook with Jupyter or VS Code and choose the kernel \\"Python 3 (course)\\"."
 
 ## book: execute every chapter with the full training budgets and build the website in _build/html
 ## (one build per language, _ext/build_site.py)
