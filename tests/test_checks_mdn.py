@@ -304,6 +304,15 @@ def test_q4_wrong_answers():
     # one value per example, right mean, but not each example's own NLL
     assert_fails(q, lambda t, p: tf.sort(tfp_loss(t, p, reduce=False)), "one value per example",
                  es_fragments=("un valor para cada ejemplo",))
+    # the sum over the batch instead of one value per example (or their mean): fit would not average it
+    assert_fails(q, lambda t, p: tf.reduce_sum(tfp_loss(t, p, reduce=False)), "sum over the batch",
+                 "one value per example", es_fragments=("suma sobre el lote",))
+    assert_fails(q, lambda t, p: -tf.reduce_sum(tfp_loss(t, p, reduce=False)), "sign")  # sum, sign flipped
+    # one value per component, (N, K): the Normals' log-densities without the mixture
+    def per_component(t, params):
+        k = params.shape[1] // 3
+        return -tfd.Normal(loc=params[:, k:2 * k], scale=tf.exp(params[:, 2 * k:])).log_prob(t)
+    assert_fails(q, per_component, "one value per example", es_fragments=("un valor para cada ejemplo",))
 
 
 def test_q4_accepts_the_chapters_per_example_loss_and_the_mean():

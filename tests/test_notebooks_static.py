@@ -8,7 +8,10 @@
   ``_config.yml`` (``python -m shared.links --check``);
 * every Colab link names a notebook tracked in this repository, on the
   configured repository and branch;
-* exercises regenerated from solutions (``python -m shared.exercises --check``).
+* exercises regenerated from solutions (``python -m shared.exercises --check``);
+* the chapters' questions are posed first, the answer collapsible (``<details>``),
+  in one format that Jupyter Book, Colab and Jupyter all render, the same number in
+  both twins.
 """
 
 from __future__ import annotations
@@ -78,6 +81,38 @@ def test_prose_is_in_the_notebook_language(path):
         md_en = [c.source for c in twin.cells if c.cell_type == "markdown"]
         same = [i for i, (a, b) in enumerate(zip(md_en, md_es)) if a == b and len(a) > 80]
         assert not same, f"{path}: markdown cells {same} are identical to the English twin"
+
+
+#: A posed question and its collapsible answer. The blank lines after <summary> and before
+#: </details> make MyST (and Jupyter) parse the answer as markdown, math included.
+QUESTION = {"en": ("**Question.**", "<details>\n<summary>Answer</summary>\n\n"),
+            "es": ("**Pregunta.**", "<details>\n<summary>Respuesta</summary>\n\n")}
+DETAILS = re.compile(r"<details>.*?</details>", re.S)
+
+
+def posed_questions(rel: str) -> list[str]:
+    """The answers of a notebook's posed questions; fails on a badly formed block."""
+    label, opening = QUESTION[rel.split("/")[1]]
+    answers = []
+    for i, cell in enumerate(read(rel).cells):
+        if cell.cell_type != "markdown" or "<details" not in cell.source:
+            continue
+        source = cell.source
+        assert source.count("<details") == source.count("</details>"), f"{rel} cell {i}: unbalanced <details>"
+        for block in DETAILS.finditer(source):
+            where = f"{rel} cell {i}, block at {block.start()}"
+            assert block.group().startswith(opening), f"{where}: open it with {opening!r}"
+            assert block.group().endswith("\n\n</details>"), f"{where}: a blank line before </details>"
+            before = source[:block.start()].rstrip("\n").rsplit("\n\n", 1)[-1]
+            assert before.startswith(label), f"{where}: pose the question first, as a paragraph {label} ..."
+            answers.append(block.group())
+    return answers
+
+
+@pytest.mark.parametrize("en_path", [p for p in EN_NOTEBOOKS if p.startswith("book/")])
+def test_questions_are_posed_first_with_collapsible_answers(en_path):
+    en, es = posed_questions(en_path), posed_questions(links.twin_path(en_path))
+    assert len(en) == len(es), f"{en_path}: {len(en)} questions, its twin {len(es)}"
 
 
 def test_links_and_repository_url_are_derived_from_config():

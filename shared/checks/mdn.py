@@ -390,9 +390,10 @@ def evaluate_q4(inputs: Arrays, expected: Arrays, outputs: Arrays, lang: str) ->
     if value.dtype.kind in "iuf" and value.shape == (n, n):
         return fail(say(
             f"`{name}` returned shape {value.shape}: t has shape (N, 1), so log_prob broadcasts to (N, N). "
-            "Squeeze t to (N,) and return the mean, a scalar.",
+            "Squeeze t to (N,): the loss is then one value per example, shape (N,), as a Keras loss returns.",
             f"`{name}` devolvió forma {value.shape}: t tiene forma (N, 1), así que log_prob se expande a "
-            "(N, N). Deja t con forma (N,) y devuelve el promedio, un escalar.", lang))
+            "(N, N). Deja t con forma (N,): así la pérdida da un valor para cada ejemplo, de forma (N,), "
+            "como corresponde a una pérdida de Keras.", lang))
     per_example = value.dtype.kind in "iuf" and value.shape in ((n,), (n, 1))
     if per_example:  # a Keras loss may return one value per example: fit averages them
         rows, want_rows = value.reshape(n).astype(np.float64), np.asarray(expected["per_example"])
@@ -404,6 +405,13 @@ def evaluate_q4(inputs: Arrays, expected: Arrays, outputs: Arrays, lang: str) ->
                 f"`{name}` devolvió un valor para cada ejemplo cuyo promedio es correcto, pero los valores no son la "
                 "NLL de cada ejemplo con la mezcla de su propia fila.", lang))
         value = np.array(np.mean(rows))
+    elif value.dtype.kind in "iuf" and value.size != 1:  # neither per example nor a scalar
+        return fail(say(
+            f"`{name}` returned shape {value.shape}: a Keras loss returns one value per example, shape ({n},), "
+            "which `fit` averages over the batch (their mean, a scalar, is accepted too).",
+            f"`{name}` devolvió forma {value.shape}: una pérdida de Keras devuelve un valor para cada ejemplo, "
+            f"de forma ({n},), que `fit` promedia sobre el lote (también se acepta su promedio, un escalar).",
+            lang))
     problem = scalar_problem(name, value, n, lang)
     if problem:
         return fail(problem)
@@ -419,12 +427,23 @@ def evaluate_q4(inputs: Arrays, expected: Arrays, outputs: Arrays, lang: str) ->
     want = float(expected["value"])
     if not is_close(got, want, rtol=1e-4, atol=1e-4):
         if is_close(got, expected["neg"], rtol=1e-4, atol=1e-4):
-            return fail(say("the sign is flipped: the loss is the NEGATIVE mean log-likelihood.",
-                            "el signo está invertido: la pérdida es el NEGATIVO de la log-verosimilitud promedio.",
+            return fail(say("the sign is flipped: the loss is the NEGATIVE log-likelihood of each example.",
+                            "el signo está invertido: la pérdida es el NEGATIVO de la log-verosimilitud de cada "
+                            "ejemplo.", lang))
+        if is_close(got, -float(expected["sum"]), rtol=1e-4, atol=1e-4):
+            return fail(say("the sign is flipped, and you returned the sum over the batch: the loss is the NEGATIVE "
+                            "log-likelihood of each example, one value per example (or their mean).",
+                            "el signo está invertido, y devolviste la suma sobre el lote: la pérdida es el NEGATIVO "
+                            "de la log-verosimilitud de cada ejemplo, un valor para cada ejemplo (o su promedio).",
                             lang))
         if is_close(got, expected["sum"], rtol=1e-4, atol=1e-4):
-            return fail(say("you returned the sum over the batch: return the mean (`tf.reduce_mean`).",
-                            "devolviste la suma sobre el lote: devuelve el promedio (`tf.reduce_mean`).", lang))
+            return fail(say(
+                "you returned the sum over the batch: a Keras loss returns one value per example, shape (N,), "
+                "and `fit` averages them (so a sum would make the loss, and its gradient, grow with the batch "
+                "size); return the per-example values, or their mean.",
+                "devolviste la suma sobre el lote: una pérdida de Keras devuelve un valor para cada ejemplo, de "
+                "forma (N,), y `fit` los promedia (una suma haría crecer la pérdida, y su gradiente, con el "
+                "tamaño del lote); devuelve los valores de cada ejemplo, o su promedio.", lang))
         for alt, en, es in unpack_variants(expected):
             if is_close(got, alt, rtol=1e-4, atol=1e-4):
                 return fail(say(f"wrong value ({got:.5g}): {en}", f"valor incorrecto ({got:.5g}): {es}", lang))
