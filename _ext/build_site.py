@@ -150,6 +150,26 @@ def main(argv: list[str] | None = None) -> int:
         report_path.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         print("\n" + build_report.summary(report) + f"\nWritten to {report_path}")
     print(f"\nThe website is in {out / '_build' / 'html'} (open index.html).")
+    return report_claims(out, quick=args.quick)
+
+
+def report_claims(out: Path, quick: bool) -> int:
+    """Print every claim of the executed chapters (``shared.claims``) and write them to ``_build/claims.txt``.
+
+    The full build fails (exit 1) when a claim does not hold; the quick build only reports
+    (tests/test_site.py checks its claims and names the failures).
+    """
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from shared import claims
+
+    lines, _, failed = claims.report(out / "_build" / "html" / "jupyter_execute", "book/*/*.ipynb")
+    (out / "_build" / "claims.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n" + "\n".join(lines) + f"\nWritten to {out / '_build' / 'claims.txt'}")
+    if failed and not quick:
+        print(f"\n{failed} claims of the prose do not hold on this build's outputs (above): "
+              "rewrite them or the cells that show their values.", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -295,20 +295,26 @@ def check_notebook(cells: Sequence[Mapping[str, Any]], full: bool | None = None)
     return claims
 
 
-def main(argv: list[str] | None = None) -> int:
+def report(folder: Path, pattern: str = "**/*.ipynb") -> tuple[list[str], int, int]:
+    """Check the executed notebooks ``folder/pattern``: a description per claim, how many hold and fail."""
     import json
 
+    lines, held, failed = [], 0, 0
+    for path in sorted(folder.glob(pattern)):
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        for claim in check_notebook(cells):
+            lines.append(claim.describe(path.relative_to(folder).as_posix()))
+            held += claim.holds is True
+            failed += claim.holds is False
+    return lines + [f"claims: {held} hold, {failed} fail"], held, failed
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Check the claims of a build's executed notebooks.")
     parser.add_argument("folder", type=Path, help="a folder of executed notebooks (searched recursively)")
     args = parser.parse_args(argv)
-    failed = checked = 0
-    for path in sorted(args.folder.rglob("*.ipynb")):
-        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-        for claim in check_notebook(cells):
-            print(claim.describe(str(path.relative_to(args.folder))))
-            checked += claim.holds is not None
-            failed += claim.holds is False
-    print(f"claims: {checked - failed} hold, {failed} fail")
+    lines, _, failed = report(args.folder)
+    print("\n".join(lines))
     return 1 if failed else 0
 
 

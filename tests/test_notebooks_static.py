@@ -24,7 +24,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from shared import links
+from shared import claims, links
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = links.notebook_paths(str(ROOT))
@@ -113,6 +113,14 @@ def posed_questions(rel: str) -> list[str]:
 def test_questions_are_posed_first_with_collapsible_answers(en_path):
     en, es = posed_questions(en_path), posed_questions(links.twin_path(en_path))
     assert len(en) == len(es), f"{en_path}: {len(en)} questions, its twin {len(es)}"
+
+
+@pytest.mark.parametrize("en_path", [p for p in EN_NOTEBOOKS if p.startswith("book/")])
+def test_twins_make_the_same_claims(en_path):
+    """The prose's checked claims (shared.claims) are the same, in the same order, in both languages."""
+    def listed(rel):
+        return [(c.expression, c.full_only) for c in claims.claims_of(read(rel).cells)]
+    assert listed(en_path) == listed(links.twin_path(en_path)), f"{en_path}: its twin makes other claims"
 
 
 def test_links_and_repository_url_are_derived_from_config():

@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shared import checks, links
+from shared import checks, claims, links
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "_ext"))
@@ -107,6 +107,20 @@ def test_pages_link_their_language_twin_and_colab(site, chapter):
         # the badge of the first cell and the theme's launch button
         assert html.count(f"colab.research.google.com/github/{slug}/blob/{branch}/{rel}") >= 2, \
             f"{rel}: the launch button or the badge does not open this notebook in Colab"
+
+
+@pytest.mark.parametrize("rel", [f"book/{lang}/{c}.ipynb" for c in CHAPTERS for lang in ("en", "es")])
+def test_the_chapters_claims_hold_on_the_quick_build(site, rel):
+    """Every claim of the prose that the quick budgets support holds on the values its cells showed
+    (shared.claims; the full build, make book, checks the claim[full] ones too)."""
+    import json
+
+    executed = site / "jupyter_execute" / rel
+    found = claims.check_notebook(json.loads(executed.read_text(encoding="utf-8"))["cells"])
+    assert found, f"{rel}: the chapter makes no checked claim"
+    assert all(c.holds is None for c in found if c.full_only), f"{rel} did not run at quick budgets"
+    failing = [c.describe(rel) for c in found if c.holds is False]
+    assert not failing, "claims that the outputs do not support:\n" + "\n".join(failing)
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
