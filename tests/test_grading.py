@@ -482,10 +482,27 @@ def test_limits_stop_bombs_and_grading_goes_on(tmp_path, registered):
     assert totals["c_print"]["points"] == "0" and "more than 5 MB of output" in totals["c_print"]["feedback"]
     assert totals["d_loop"]["points"] == "0" and "limit of 40 s" in totals["d_loop"]["feedback"]
     assert totals["e_good"]["points"] == "3"
+    assert not leftovers(), f"processes left behind: {leftovers()}"
+
+
+def leftovers() -> list[str]:
+    """Live processes of submission uids that no grader holds a lease on (another test may be grading)."""
+    import fcntl
+
     ps = subprocess.run(["ps", "-eo", "uid=,stat="], capture_output=True, text=True).stdout.split("\n")
-    alive = [line for line in ps if line.split() and line.split()[0].isdigit()
-             and 61000 <= int(line.split()[0]) < 62000 and not line.split()[1].startswith("Z")]
-    assert not alive, f"processes left behind: {alive}"
+    alive = [line.split() for line in ps if line.split() and line.split()[0].isdigit()
+             and sandbox.BASE_UID <= int(line.split()[0]) < sandbox.BASE_UID + sandbox.UID_COUNT
+             and not line.split()[1].startswith("Z")]
+    left = []
+    for uid, stat in alive:
+        with open(sandbox.LEASE_DIR / uid, "a") as lease:
+            try:
+                fcntl.flock(lease, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue  # leased: a grader running now (e.g. another test worker's)
+            fcntl.flock(lease, fcntl.LOCK_UN)
+        left.append(f"{uid} {stat}")
+    return left
 
 
 def test_a_fork_bomb_at_the_time_limit_is_named_for_its_processes():
@@ -500,6 +517,23 @@ def test_a_fork_bomb_at_the_time_limit_is_named_for_its_processes():
         for child in children:
             child.kill()
             child.wait()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="running a process as a submission uid needs root")
+def test_leftovers_are_the_processes_of_uids_that_no_grader_holds():
+    import fcntl
+
+    uid = sandbox.BASE_UID + sandbox.UID_COUNT - 1
+    sandbox.LEASE_DIR.mkdir(parents=True, exist_ok=True)
+    child = subprocess.Popen(["sleep", "30"], user=uid, group=uid)
+    try:
+        assert any(line.startswith(f"{uid} ") for line in leftovers())
+        with open(sandbox.LEASE_DIR / str(uid), "a") as lease:
+            fcntl.flock(lease, fcntl.LOCK_EX)  # as a grader grading with this uid holds it
+            assert not any(line.startswith(f"{uid} ") for line in leftovers())
+    finally:
+        child.kill()
+        child.wait()
 
 
 def test_parallel_grading_gives_the_same_results(tmp_path, registered):

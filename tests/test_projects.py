@@ -247,7 +247,6 @@ def test_the_solutions_saved_model_is_graded_and_at_full_budget_earns_full_marks
     else:  # quick budget: a briefly trained model is measured (its NLL gap to Bayes), not refused
         assert "gap" in part(r, "nll")["feedback"], r
     assert "Solution's report" in part(r, "report")["feedback"]
-    assert r["seconds"] < 120
 
 
 @pytest.mark.parametrize("name, why", [

@@ -59,7 +59,6 @@ def test_the_solutions_saved_generator_is_graded_and_at_full_budget_earns_full_m
         assert "FID" in part(r, "fid")["feedback"], r
         assert "KL" in part(r, "coverage")["feedback"], r
     assert "Solution's report" in part(r, "report")["feedback"]
-    assert r["seconds"] < 120
 
 
 @pytest.mark.parametrize("name, why", [

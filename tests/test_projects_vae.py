@@ -54,7 +54,6 @@ def test_the_solutions_saved_vae_is_graded_and_at_full_budget_earns_full_marks(v
         assert "-ELBO" in part(r, "elbo")["feedback"], r
         assert "FID" in part(r, "fid")["feedback"], r
     assert "Solution's report" in part(r, "report")["feedback"]
-    assert r["seconds"] < 120
 
 
 @pytest.mark.parametrize("name, qid, why", [
