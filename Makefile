@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 export TQDM_DISABLE := 1
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: env book book-quick publish timings test test-projects exercises student-edition benchmark clean
+.PHONY: env book book-quick publish timings test test-projects test-compat exercises student-edition benchmark clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,12 @@ test: $(STAMP)
 test-projects: $(STAMP)
 	COURSE_PROJECTS_FULL=1 $(PY) -m pytest -n 2 --dist loadfile \
 		tests/test_projects.py tests/test_projects_gan.py tests/test_projects_vae.py
+
+## test-compat: the compatibility matrix, not part of make test: for each environment set of compat/sets.toml
+## (pinned, newest, older) a fresh venv in _build/compat/, the unit tests of shared and every notebook with the
+## quick budgets; prints the table, writes compat/report.md and shared/supported.json (the setup cell's range)
+test-compat: $(STAMP)
+	$(PY) compat/matrix.py
 
 ## exercises: regenerate exercises/ from solutions/
 exercises: $(STAMP)

@@ -6,6 +6,9 @@ On a fresh Google Colab runtime the first cell clones the repository (so that
 * installs only the packages that are *missing* (Colab already has TensorFlow
   and PyTorch: they are never reinstalled), at the versions pinned in
   ``requirements.txt``;
+* says so, in one line per package, when an installed version is outside the
+  range the compatibility matrix tested (``shared/supported.json``, written by
+  ``make test-compat``), and what to do;
 * tells the reader whether a GPU is available and what to expect without one.
 """
 
@@ -68,6 +71,66 @@ def install_specs(modules: list[str], pins: dict[str, str]) -> list[str]:
     return specs
 
 
+#: The range of versions the compatibility matrix passed (``make test-compat`` writes it).
+SUPPORTED_FILE = os.path.join(_ROOT, "shared", "supported.json")
+#: Not checked: the matrix runs one PyTorch only (the pinned CPU build; others pull GBs of CUDA packages).
+UNCHECKED = ("torch",)
+
+
+def installed_version(dist: str) -> str | None:
+    """The installed version of ``dist`` (``tensorflow-cpu`` also answers for ``tensorflow``), or ``None``."""
+    from importlib import metadata
+
+    for name in (dist, "tensorflow") if dist == "tensorflow-cpu" else (dist,):
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def _version_key(version: str) -> tuple:
+    """``"2.19.0rc1"`` -> ``(2, 19, 0)``: numeric release parts, enough to compare releases."""
+    return tuple(int(p) for p in re.findall(r"\d+", version.split("+")[0].split("rc")[0])[:3])
+
+
+def version_warnings(installed: dict[str, str | None] | None = None,
+                     supported: dict[str, dict[str, str]] | None = None) -> list[str]:
+    """One line per installed package outside the range the compatibility matrix passed.
+
+    Parameters
+    ----------
+    installed : dict, optional
+        Distribution -> installed version (``None``: not installed); default: this environment's.
+    supported : dict, optional
+        Distribution -> ``{"min": ..., "max": ...}``; default: ``shared/supported.json``.
+    """
+    if supported is None:
+        if not os.path.exists(SUPPORTED_FILE):
+            return []
+        import json
+
+        with open(SUPPORTED_FILE, encoding="utf-8") as f:
+            supported = json.load(f)["versions"]
+    lines = []
+    for dist, tested in supported.items():
+        if dist in UNCHECKED:
+            continue
+        version = installed.get(dist) if installed is not None else installed_version(dist)
+        if version is None:
+            continue
+        name = "tensorflow" if dist == "tensorflow-cpu" else dist
+        low, high = tested["min"], tested["max"]
+        span = f"{low}" if low == high else f"{low} to {high}"
+        if _version_key(version) < _version_key(low):
+            lines.append(f"Note: {name} {version} is older than the course has tested ({span}): if a cell fails, "
+                         f"run `%pip install {name}=={low}` and restart the session.")
+        elif _version_key(version) > _version_key(high):
+            lines.append(f"Note: {name} {version} is newer than the course has tested ({span}): if a cell fails, "
+                         f"run `%pip install {name}=={high}`, restart the session, and tell the course's authors.")
+    return lines
+
+
 def has_gpu() -> bool:
     """``True`` when PyTorch or TensorFlow (if imported) sees a GPU."""
     if "torch" in sys.modules:
@@ -110,6 +173,8 @@ def prepare(needs: list[str], cpu_minutes: float | None = None, notebook: str | 
     in_colab = "google.colab" in sys.modules
     where = "Colab" if in_colab else "local"
     print(f"Course setup OK ({where}; Python {sys.version.split()[0]}).")
+    for line in version_warnings():
+        print(line)
     if notebook is not None:
         from shared import timings
         cpu_minutes = timings.estimate(notebook) or cpu_minutes

@@ -79,3 +79,28 @@ def test_progress_bars_can_render_as_jupyter_widgets():
     from tqdm import notebook
 
     assert notebook.IProgress is not None, "ipywidgets is missing: it is pinned in requirements.txt"
+
+
+def test_versions_outside_the_tested_range_get_one_clear_line_each():
+    from shared.setup import version_warnings
+
+    tested = {"tensorflow-cpu": {"min": "2.19.0", "max": "2.21.0"}, "keras": {"min": "3.10.0", "max": "3.15.1"},
+              "numpy": {"min": "2.1.3", "max": "2.4.6"}, "torch": {"min": "2.13.0", "max": "2.13.0"}}
+    lines = version_warnings({"tensorflow-cpu": "2.18.1", "keras": "3.16.0", "numpy": "2.2.0rc1",
+                              "torch": "2.8.0+cu126"}, tested)
+    assert lines == [
+        "Note: tensorflow 2.18.1 is older than the course has tested (2.19.0 to 2.21.0): if a cell fails, "
+        "run `%pip install tensorflow==2.19.0` and restart the session.",
+        "Note: keras 3.16.0 is newer than the course has tested (3.10.0 to 3.15.1): if a cell fails, "
+        "run `%pip install keras==3.15.1`, restart the session, and tell the course's authors."]
+    # inside the range, at both ends, or not installed: nothing to say (torch is not checked: one build tested)
+    assert version_warnings({"tensorflow-cpu": "2.21.0", "keras": "3.10.0", "numpy": None}, tested) == []
+
+
+def test_the_pinned_environment_is_inside_the_tested_range():
+    """requirements.txt's pins pass the matrix (its 'pinned' set), so the setup cell says nothing here."""
+    from shared.setup import SUPPORTED_FILE, version_warnings
+
+    if not Path(SUPPORTED_FILE).exists():
+        pytest.skip("shared/supported.json not written yet: run make test-compat")
+    assert version_warnings() == []
