@@ -102,14 +102,16 @@ def install(name: str, requirements: str, folder: Path) -> tuple[Path | None, st
     """The set's environment (created, or reused if its requirements did not change): its python, or an error."""
     venv, stamp = folder / "venv", folder / "venv" / "requirements.installed"
     python = venv / "bin" / "python"
+    kernel = [str(python), "-m", "ipykernel", "install", "--sys-prefix", "--name", "python3"]
     if stamp.exists() and stamp.read_text(encoding="utf-8") == requirements:
+        # the kernel spec names its Python by path: registered again in case the folder moved
+        subprocess.run(kernel, capture_output=True, check=True)
         return python, ""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "requirements.txt").write_text(requirements, encoding="utf-8")
     print(f"[{name}] creating {venv} and installing its requirements...", flush=True)
     steps = [[sys.executable, "-m", "venv", "--clear", str(venv)],
-             [str(python), "-m", "pip", "install", "--quiet", "-r", str(folder / "requirements.txt")],
-             [str(python), "-m", "ipykernel", "install", "--sys-prefix", "--name", "python3"]]
+             [str(python), "-m", "pip", "install", "--quiet", "-r", str(folder / "requirements.txt")], kernel]
     for step in steps:
         done = subprocess.run(step, capture_output=True, text=True)
         if done.returncode:
