@@ -121,6 +121,11 @@ def test_twins_make_the_same_claims(en_path):
     def listed(rel):
         return [(c.expression, c.full_only) for c in claims.claims_of(read(rel).cells)]
     assert listed(en_path) == listed(links.twin_path(en_path)), f"{en_path}: its twin makes other claims"
+    for rel in (en_path, links.twin_path(en_path)):
+        for i, cell in enumerate(read(rel).cells):
+            starts = [line for line in cell.source.splitlines() if line.lstrip().startswith("<!-- claim")]
+            # a line that opens with an HTML comment starts an HTML block: it would end the paragraph there
+            assert cell.cell_type != "markdown" or not starts, f"{rel} cell {i}: put the claim after its sentence"
 
 
 def test_links_and_repository_url_are_derived_from_config():
