@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -114,6 +115,32 @@ def build_one(build: str, out: Path, quick: bool, strict: bool) -> int:
     return int(result or 0)
 
 
+#: What TensorFlow prints to stderr when each kernel starts on a machine without a GPU (CUDA look-ups, CPU
+#: instruction notes): one of these lines per notebook helps nobody. Everything else on stderr is shown.
+TF_STARTUP_NOISE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    r"|[IWE]\d{4} [\d:.]+\s+\d+ (cudart_stub|cuda_platform|cuda_executor|cuda_dnn|cuda_fft|cuda_blas|"
+    r"cpu_feature_guard|port)\.cc:\d+\] .*"
+    r"|To enable the following instructions: .* rebuild TensorFlow with the appropriate compiler flags\.)$")
+
+
+def run_quietly(command: list[str]) -> int:
+    """Run ``command``, passing its stderr through except TensorFlow's start-up lines (counted at the end)."""
+    process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True, errors="replace")
+    hidden = 0
+    for line in process.stderr:
+        if TF_STARTUP_NOISE.match(line.rstrip("\n")):
+            hidden += 1
+        else:
+            sys.stderr.write(line)
+            sys.stderr.flush()
+    code = process.wait()
+    if hidden:
+        print(f"({hidden} lines of TensorFlow's start-up messages about CUDA and CPU instructions not shown)",
+              flush=True)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT, help="folder that receives _build/ (default: the repository)")
@@ -134,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n=== Building the {build!r} pages into {html_dir(out, build)}", flush=True)
         command = [sys.executable, __file__, "--one", build, "--out", str(out)]
         command += ["--quick"] * args.quick + ["--strict"] * args.strict
-        code = subprocess.run(command, cwd=ROOT).returncode
+        code = run_quietly(command)
         if code:
             print(f"\nThe {build!r} build failed (exit code {code}): look above for the cause.", file=sys.stderr)
             return code
