@@ -22,9 +22,11 @@ A claim is a Python expression over the shown tables (``name["row"]``; a row of
 several seeds is an array), with numbers, arithmetic, comparisons, ``and``/``or``/
 ``not`` and the functions of :data:`FUNCTIONS`; nothing else is evaluated.
 
-``python -m shared.claims FOLDER`` checks the executed notebooks of a build
-(their ``.ipynb`` under FOLDER; each knows the budget it ran at) and prints
-every claim with the values it read.
+``python -m shared.claims FOLDER`` checks a folder of executed notebooks (each
+knows the budget it ran at) and prints every claim with the values it read. For
+the website's builds, ``_ext/build_site.py`` reads the executions from the
+build's cache instead (myst-nb's ``jupyter_execute/`` copies of cached pages
+have no outputs) and writes ``_build/claims.txt``.
 """
 
 from __future__ import annotations
