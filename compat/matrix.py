@@ -152,11 +152,15 @@ def environment() -> dict[str, str]:
 def run_notebook(python: Path, rel: str, logs: Path) -> Result:
     """Execute one notebook in the set's environment (a process of its own, a fresh kernel)."""
     result_file = logs / (rel.replace("/", "-") + ".json")
+    result_file.unlink(missing_ok=True)  # never report an earlier run's result
     start = time.time()
     with open(logs / (rel.replace("/", "-") + ".log"), "w") as log:
-        done = subprocess.run([str(python), str(Path(__file__)), "--execute", rel, "--result", str(result_file)],
-                              cwd=ROOT, env=environment(), stdout=log, stderr=subprocess.STDOUT,
-                              timeout=NOTEBOOK_SECONDS + 120)
+        try:
+            done = subprocess.run([str(python), str(Path(__file__)), "--execute", rel, "--result", str(result_file)],
+                                  cwd=ROOT, env=environment(), stdout=log, stderr=subprocess.STDOUT,
+                                  timeout=NOTEBOOK_SECONDS + 120)
+        except subprocess.TimeoutExpired:
+            return Result(False, time.time() - start, None, f"the runner did not finish in {NOTEBOOK_SECONDS + 120} s")
     if result_file.exists():
         return Result(**json.loads(result_file.read_text(encoding="utf-8")))
     return Result(False, time.time() - start, None, f"the runner exited with code {done.returncode} (see {log.name})")
