@@ -281,7 +281,9 @@ def main(argv: list[str] | None = None) -> int:
     print("\n" + report + f"\n\nsets that passed everything: {passed or 'none'}; {minutes:.1f} min")
     if args.only is None:
         today = datetime.date.today().isoformat()
-        REPORT_FILE.write_text(f"# Compatibility matrix ({today}, {minutes:.0f} min on {os.cpu_count()} cores)\n\n"
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                                text=True).stdout.strip() or "unknown commit"
+        REPORT_FILE.write_text(f"# Compatibility matrix ({today}, {commit}, {minutes:.0f} min on {os.cpu_count()} cores)\n\n"
                                "Written by `make test-compat` (compat/matrix.py); the sets are in "
                                "compat/sets.toml.\n\n" + report + "\n", encoding="utf-8")
         if set(sets) == set(all_sets) and passed:
