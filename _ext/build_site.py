@@ -216,13 +216,7 @@ def report_claims(out: Path, quick: bool) -> int:
         sys.path.insert(0, str(ROOT))
     from shared import claims
 
-    lines, held, failed = [], 0, 0
-    for rel, cells in executed_chapters(out).items():
-        for claim in claims.check_notebook(cells):
-            lines.append(claim.describe(rel))
-            held += claim.holds is True
-            failed += claim.holds is False
-    lines.append(f"claims: {held} hold, {failed} fail")
+    lines, _, failed = claims.summarize(executed_chapters(out))
     (out / "_build" / "claims.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n" + "\n".join(lines) + f"\nWritten to {out / '_build' / 'claims.txt'}")
     if failed and not quick:

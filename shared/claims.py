@@ -297,18 +297,23 @@ def check_notebook(cells: Sequence[Mapping[str, Any]], full: bool | None = None)
     return claims
 
 
-def report(folder: Path, pattern: str = "**/*.ipynb") -> tuple[list[str], int, int]:
-    """Check the executed notebooks ``folder/pattern``: a description per claim, how many hold and fail."""
-    import json
-
+def summarize(notebooks: Mapping[str, Sequence[Mapping[str, Any]]]) -> tuple[list[str], int, int]:
+    """Check the executed notebooks given as ``{path: cells}``: a description per claim, how many hold and fail."""
     lines, held, failed = [], 0, 0
-    for path in sorted(folder.glob(pattern)):
-        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    for path, cells in notebooks.items():
         for claim in check_notebook(cells):
-            lines.append(claim.describe(path.relative_to(folder).as_posix()))
+            lines.append(claim.describe(path))
             held += claim.holds is True
             failed += claim.holds is False
     return lines + [f"claims: {held} hold, {failed} fail"], held, failed
+
+
+def report(folder: Path, pattern: str = "**/*.ipynb") -> tuple[list[str], int, int]:
+    """:func:`summarize` the executed notebooks ``folder/pattern``."""
+    import json
+
+    return summarize({path.relative_to(folder).as_posix(): json.loads(path.read_text(encoding="utf-8"))["cells"]
+                      for path in sorted(folder.glob(pattern))})
 
 
 def main(argv: list[str] | None = None) -> int:

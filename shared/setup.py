@@ -66,7 +66,7 @@ def install_specs(modules: list[str], pins: dict[str, str]) -> list[str]:
             raise ValueError(f"unknown module {module!r}; known: {sorted(PACKAGES)}")
         dist = PACKAGES[module]
         version = pins.get(dist)
-        name = "tensorflow" if dist == "tensorflow-cpu" else dist
+        name = install_name(dist)
         specs.append(f"{name}=={version}" if version else name)
     return specs
 
@@ -77,11 +77,16 @@ SUPPORTED_FILE = os.path.join(_ROOT, "shared", "supported.json")
 UNCHECKED = ("torch",)
 
 
+def install_name(dist: str) -> str:
+    """The name to install ``dist`` by on any machine: ``tensorflow`` for the CPU-only ``tensorflow-cpu``."""
+    return "tensorflow" if dist == "tensorflow-cpu" else dist
+
+
 def installed_version(dist: str) -> str | None:
     """The installed version of ``dist`` (``tensorflow-cpu`` also answers for ``tensorflow``), or ``None``."""
     from importlib import metadata
 
-    for name in (dist, "tensorflow") if dist == "tensorflow-cpu" else (dist,):
+    for name in dict.fromkeys((dist, install_name(dist))):
         try:
             return metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -119,7 +124,7 @@ def version_warnings(installed: dict[str, str | None] | None = None,
         version = installed.get(dist) if installed is not None else installed_version(dist)
         if version is None:
             continue
-        name = "tensorflow" if dist == "tensorflow-cpu" else dist
+        name = install_name(dist)
         low, high = tested["min"], tested["max"]
         span = f"{low}" if low == high else f"{low} to {high}"
         if _version_key(version) < _version_key(low):
