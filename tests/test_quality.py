@@ -152,6 +152,28 @@ def test_classifier_is_trained_once_cached_and_retrained_when_corrupt(tmp_path, 
     assert len(calls) == 3
 
 
+def test_classifier_never_trains_on_the_validation_or_test_images(monkeypatch):
+    # FID floors compare validation with test images: the features must be held out for both
+    data = pytest.importorskip("shared.data")
+    try:
+        seen = quality.training_split()
+        full = data.load_fashion_mnist(validation=0)
+    except data.DataError:
+        pytest.skip("Fashion-MNIST is not available offline here")
+    assert seen.x_train.shape == (55_000, 28, 28)
+    np.testing.assert_array_equal(seen.x_train, full.x_train[:55_000])
+    np.testing.assert_array_equal(seen.x_valid, full.x_train[55_000:])  # the validation split: unseen
+
+    class Reached(Exception):
+        pass
+
+    def split():
+        raise Reached
+    monkeypatch.setattr(quality, "training_split", split)
+    with pytest.raises(Reached):  # the training reads its images from training_split and nowhere else
+        quality._train()
+
+
 # ---------------------------------------------------------------------------
 # The real classifier (trained once per machine and cached; shared with the notebooks)
 # ---------------------------------------------------------------------------
