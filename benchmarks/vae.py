@@ -1,14 +1,15 @@
 """VAE benchmark: the chapter's model beside the USM assignment's architecture, and custom train_step vs plain fit.
 
 Prints, in one run, on Fashion-MNIST ([0, 1] pixels, Bernoulli likelihood
-summed over the 784 pixels, test -ELBO in nats per image, single-sample
-estimate on the 10 000 test images, batch 128):
+summed over the 784 pixels, validation -ELBO in nats per image, single-sample
+estimate on the 5 000 validation images (the test images are left for the
+chapter's final figures), batch 128):
 
 1. ``USM assignment`` (seed 003): the assignment's exact architecture (filters 32, 3x3 kernels,
    conv, conv, conv stride 2 with 64 filters, dense 128, latent 2; decoder
    its mirror), trained with the chapter's custom ``train_step`` and Adam
    1e-3 (the issue's reference recipe): seconds per epoch (wall clock and
-   process CPU time) and test -ELBO after every epoch;
+   process CPU time) and validation -ELBO after every epoch;
 2. ``chapter d=2`` and ``chapter d=20``: ``shared.vae.VAE`` (the code shown in
    ``book/*/vae.ipynb``) with the chapter's recipe (``train_vae``'s Adam 2e-3),
    the same per-epoch numbers;
@@ -18,10 +19,10 @@ estimate on the 10 000 test images, batch 128):
    to ``compile(loss=...)``. Both go through ``Model.fit`` with the same
    batch size, optimiser and ``jit_compile=False``; the epochs alternate
    (a, b, a, b, ...) so that load changes on a shared machine hit both alike;
-4. FID (``shared.quality``, N samples against N test images) of every model's
+4. FID (``shared.quality``, N samples against N validation images) of every model's
    samples, with the FID between two sets of real images as a floor;
 5. ratios: time per epoch, and wall-clock time to reach the reference's final
-   test -ELBO.
+   validation -ELBO.
 
 Usage: ``python benchmarks/vae.py`` (full budget; about 10-15 minutes on 2
 idle cores, most of it for the reference), ``--quick`` for a smoke run, or
@@ -98,18 +99,18 @@ def timed_epoch(model: keras.Model, x: np.ndarray, y=None, batch_size: int = 128
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def run(name, model, x_train, x_test, epochs, lr, log):
-    """Train epoch by epoch; record wall/CPU seconds and test -ELBO after each epoch."""
+def run(name, model, x_train, x_valid, epochs, lr, log):
+    """Train epoch by epoch; record wall/CPU seconds and validation -ELBO after each epoch."""
     keras.utils.set_random_seed(0)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr), jit_compile=False)
     rows, wall_total = [], 0.0
     for epoch in range(1, epochs + 1):
         wall, cpu = timed_epoch(model, x_train)
         wall_total += wall
-        nelbo = negative_elbo(model, x_test)
+        nelbo = negative_elbo(model, x_valid)
         rows.append((epoch, wall, cpu, wall_total, nelbo))
         log(f"{name:<14} epoch {epoch:>2}: {wall:6.1f} s wall, {cpu:6.1f} s CPU, "
-            f"cumulative {wall_total:7.1f} s, test -ELBO {nelbo:7.2f} nats")
+            f"cumulative {wall_total:7.1f} s, validation -ELBO {nelbo:7.2f} nats")
     return rows
 
 
@@ -130,19 +131,19 @@ def main(argv=None) -> None:
 
     data = load_fashion_mnist()
     x_train = data.x_train[..., None].astype("float32") / 255.0
-    x_test = data.x_test[..., None].astype("float32") / 255.0
+    x_valid = data.x_valid[..., None].astype("float32") / 255.0
     if args.quick:
-        x_train, x_test = x_train[:2000], x_test[:2000]
-    print(f"Fashion-MNIST: {len(x_train)} training, {len(x_test)} test images; batch 128; "
+        x_train, x_valid = x_train[:2000], x_valid[:2000]
+    print(f"Fashion-MNIST: {len(x_train)} training, {len(x_valid)} validation images; batch 128; "
           f"Bernoulli likelihood, -ELBO in nats per image (summed over 784 pixels)")
     log = lambda s: print(s, flush=True)  # noqa: E731
 
     results = {}
     ref = VAE(2, encoder=seed003_encoder(2), decoder=seed003_decoder(2))
-    results["USM assignment"] = (ref, run("USM assignment", ref, x_train, x_test, args.ref_epochs, 1e-3, log))
+    results["USM assignment"] = (ref, run("USM assignment", ref, x_train, x_valid, args.ref_epochs, 1e-3, log))
     for d in (2, 20):
         model = VAE(d)
-        results[f"chapter d={d}"] = (model, run(f"chapter d={d}", model, x_train, x_test, args.epochs, 2e-3, log))
+        results[f"chapter d={d}"] = (model, run(f"chapter d={d}", model, x_train, x_valid, args.epochs, 2e-3, log))
 
     # custom train_step vs standard compile(loss=...) + fit, same layers and math, alternating epochs
     keras.utils.set_random_seed(1)
@@ -157,12 +158,12 @@ def main(argv=None) -> None:
         times["compile(loss)"].append(timed_epoch(plain, x_train, x_train))
         log(f"train_step vs fit, epoch {epoch}: custom train_step {times['train_step'][-1][0]:.1f} s, "
             f"compile(loss) {times['compile(loss)'][-1][0]:.1f} s (wall)")
-    plain_nelbo = float(np.mean(plain.evaluate(x_test, x_test, batch_size=1000, verbose=0)))
+    plain_nelbo = float(np.mean(plain.evaluate(x_valid, x_valid, batch_size=1000, verbose=0)))
 
     clf = load_classifier(verbose=False)
-    n = min(args.n_fid, len(x_test))
-    floor = fid(data.x_valid[:n], x_test[:n], clf)
-    fids = {name: fid(model.sample(n, seed=1), x_test[:n], clf) for name, (model, _) in results.items()}
+    n = min(args.n_fid, len(x_valid))
+    floor = fid(data.x_test[:n], x_valid[:n], clf)
+    fids = {name: fid(model.sample(n, seed=1), x_valid[:n], clf) for name, (model, _) in results.items()}
 
     print("\n=== Per epoch (after the first epoch, which includes tracing) ===")
     print(f"{'model':<14}{'epochs':>7}{'s/epoch wall':>14}{'s/epoch CPU':>13}{'final -ELBO':>13}{'FID':>8}")
@@ -170,7 +171,7 @@ def main(argv=None) -> None:
         steady = rows[1:] or rows
         print(f"{name:<14}{len(rows):>7}{np.median([r[1] for r in steady]):>14.1f}"
               f"{np.median([r[2] for r in steady]):>13.1f}{rows[-1][4]:>13.2f}{fids[name]:>8.2f}")
-    print(f"FID floor ({n} validation vs {n} test real images): {floor:.2f}")
+    print(f"FID floor ({n} test vs {n} validation real images): {floor:.2f}")
 
     ref_rows, ch_rows = results["USM assignment"][1], results["chapter d=2"][1]
     target = ref_rows[-1][4]
@@ -193,7 +194,7 @@ def main(argv=None) -> None:
     cb = np.median([t[1] for t in steady["compile(loss)"]])
     print(f"custom train_step vs compile(loss)+fit, s/epoch (median of epochs 2..{args.fit_epochs}): "
           f"{a:.1f} vs {b:.1f} wall (ratio {a / b:.2f}), {ca:.1f} vs {cb:.1f} CPU (ratio {ca / cb:.2f}); "
-          f"compile(loss) model test -ELBO after {args.fit_epochs} epochs: {plain_nelbo:.2f}")
+          f"compile(loss) model validation -ELBO after {args.fit_epochs} epochs: {plain_nelbo:.2f}")
     print("(timings on a shared 2-core machine: expect noise; CPU seconds are less sensitive to other load)")
 
 
