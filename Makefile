@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 export TQDM_DISABLE := 1
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: env book book-quick publish timings test test-projects test-compat exercises student-edition benchmark clean
+.PHONY: env book book-quick publish timings test test-projects test-compat rehearse-colab exercises student-edition benchmark clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,15 @@ test-projects: $(STAMP)
 ## quick budgets; prints the table, writes compat/report.md and shared/supported.json (the setup cell's range)
 test-compat: $(STAMP)
 	$(PY) compat/matrix.py
+
+## rehearse-colab: the Colab rehearsal, not part of make test (about 40 minutes on 2 cores): every book, solution and
+## exercise notebook (an exercise twice: answered with its solution's code, and untouched) alone in an empty folder,
+## on a fresh kernel of the "older" set's environment (_build/compat/older, without the course on its path; reused
+## when it has the set's requirements, REHEARSAL_ARGS= makes it again), its setup cell cloning the course from a
+## bare clone of HEAD; prints the table and writes compat/rehearsal.md (executed notebooks in _build/rehearsal)
+REHEARSAL_ARGS ?= --keep
+rehearse-colab: $(STAMP)
+	$(PY) compat/rehearsal.py $(REHEARSAL_ARGS)
 
 ## exercises: regenerate exercises/ from solutions/
 exercises: $(STAMP)

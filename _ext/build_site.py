@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -115,21 +114,17 @@ def build_one(build: str, out: Path, quick: bool, strict: bool) -> int:
     return int(result or 0)
 
 
-#: What TensorFlow prints to stderr when each kernel starts on a machine without a GPU (CUDA look-ups, CPU
-#: instruction notes): one of these lines per notebook helps nobody. Everything else on stderr is shown.
-TF_STARTUP_NOISE = re.compile(
-    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
-    r"|[IWE]\d{4} [\d:.]+\s+\d+ (cudart_stub|cuda_platform|cuda_executor|cuda_dnn|cuda_fft|cuda_blas|"
-    r"cpu_feature_guard|port)\.cc:\d+\] .*"
-    r"|To enable the following instructions: .* rebuild TensorFlow with the appropriate compiler flags\.)$")
-
-
 def run_quietly(command: list[str]) -> int:
     """Run ``command``, passing its stderr through except TensorFlow's start-up lines (counted at the end)."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from shared.setup import is_startup_noise, nvidia_driver_present  # the notebooks' kernels use the same filter
+
+    gpu_machine = nvidia_driver_present()
     process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True, errors="replace")
     hidden = 0
     for line in process.stderr:
-        if TF_STARTUP_NOISE.match(line.rstrip("\n")):
+        if is_startup_noise(line, gpu_machine):
             hidden += 1
         else:
             sys.stderr.write(line)
