@@ -150,21 +150,29 @@ def dcgan_step_seconds(ns: dict, kernel_size: int, steps: int, batch_size: int =
     return (time.perf_counter() - start) / steps
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="quick budgets (smoke run)")
-    args = parser.parse_args(argv)
-    os.environ["COURSE_QUICK"] = "1" if args.quick else "0"
+def chapter_namespace(quick: bool) -> dict:
+    """The chapter's definitions (``DEFINITIONS``) executed at the quick or full budgets, figures closed."""
+    os.environ["COURSE_QUICK"] = "1" if quick else "0"
     check_chapter_learning_rate()
-    total_start = time.perf_counter()
-
-    from benchmarks.seed000_recipe import run_seed000_recipe, run_seed000_recipe_keras3
-
     ns: dict = {"__name__": "gan_chapter"}
     run_cells(DEFINITIONS, ns)
     import matplotlib.pyplot as plt
 
     plt.close("all")
+    return ns
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="quick budgets (smoke run)")
+    args = parser.parse_args(argv)
+    total_start = time.perf_counter()
+
+    from benchmarks.seed000_recipe import run_seed000_recipe, run_seed000_recipe_keras3
+
+    ns = chapter_namespace(args.quick)
+    import matplotlib.pyplot as plt
+
     steps = 50 if args.quick else 500
     print(f"== 1. Training-step throughput, MLP GAN of the IAI-UNSAM notebook, batch 32, {steps} timed steps ==")
     chapter = chapter_throughput(ns, steps)

@@ -49,8 +49,7 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.gan import (CHAPTER_DCGAN_LR, DEFINITIONS, check_chapter_learning_rate,  # noqa: E402
-                            dcgan_optimizers, geron_generator, run_cells)
+from benchmarks.gan import CHAPTER_DCGAN_LR, chapter_namespace, dcgan_optimizers, geron_generator  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "gan-selection.json"
 #: variant name -> (learning rate, kernel size, generator builder or None for the chapter's)
@@ -100,16 +99,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="a smoke run: few steps, small FID samples")
     parser.add_argument("--seeds", type=int, default=3)
     args = parser.parse_args(argv)
-    os.environ["COURSE_QUICK"] = "1" if args.quick else "0"
-    check_chapter_learning_rate()
     total_start = time.perf_counter()
-    ns: dict = {"__name__": "gan_chapter"}
-    run_cells(DEFINITIONS, ns)
-    import matplotlib.pyplot as plt
+    ns = chapter_namespace(args.quick)
 
     from shared.quality import fid, load_classifier
 
-    plt.close("all")
     ns["fid"], ns["clf"] = fid, load_classifier()
     steps = 30 if args.quick else 3000
     checkpoints = [10, 20, 30] if args.quick else [1000, 2000, 3000]
