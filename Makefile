@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 export TQDM_DISABLE := 1
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: env book book-quick publish timings test test-projects test-compat rehearse-colab exercises student-edition benchmark clean
+.PHONY: env book book-quick long-runs publish timings test test-projects test-compat rehearse-colab exercises student-edition benchmark clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,9 +25,17 @@ env: $(STAMP)
 ## book: execute every notebook with the full training budgets and build the website in _build/html:
 ## one Sphinx build per language (_build/html/en/, _build/html/es/) and the landing page
 ## (_build/html/index.html), by _ext/build_site.py; the build report (_build/build-report.json,
-## printed at the end) times every notebook and cell
+## printed at the end) times every notebook and cell; the build fails if a claim of the prose does not hold, or if a
+## notebook took more than 25 % longer than the time its setup cell states (shared/timings.json, `make timings`)
 book: $(STAMP)
 	$(PY) _ext/build_site.py
+
+## long-runs: the chapters' stored long runs (long_runs/, committed): execute each chapter with its full budgets and
+## COURSE_LONG_RUNS=train, so that every long_run(...) cell trains and stores its run (about 40 minutes on 2 cores);
+## needed whenever tests/test_long_runs.py says that a chapter's code no longer matches its runs
+LONG_RUN_NOTEBOOKS ?= book/en/gan.ipynb book/en/vae.ipynb
+long-runs: $(STAMP)
+	$(PY) -m shared.long_runs make $(LONG_RUN_NOTEBOOKS)
 
 ## publish: push the website that `make book` built (_build/html, both languages) to the gh-pages branch
 ## (ghp-import); on GitHub, .github/workflows/site.yml tests, builds and deploys it on every push to main

@@ -145,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = args.out.resolve()
     os.environ["COURSE_QUICK"] = "1" if args.quick else "0"
+    # a chapter's long runs are loaded from long_runs/: a build never trains one by surprise (shared.long_runs)
+    os.environ.setdefault("COURSE_LONG_RUNS", "require")
     os.environ.setdefault("PYTHONPATH", str(ROOT))
     if args.one:
         return build_one(args.one, out, args.quick, args.strict)
@@ -172,7 +174,25 @@ def main(argv: list[str] | None = None) -> int:
         report_path.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         print("\n" + build_report.summary(report) + f"\nWritten to {report_path}")
     print(f"\nThe website is in {out / '_build' / 'html'} (open index.html).")
-    return report_claims(out, quick=args.quick)
+    code = report_claims(out, quick=args.quick)
+    if not args.quick and report_path.exists():
+        code = max(code, report_timings(report_path))
+    return code
+
+
+def report_timings(report_path: Path) -> int:
+    """The full build fails (exit 1) when a notebook took more than 25 % over the estimate its setup cell states."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from shared import timings
+
+    problems = timings.overruns(timings.read_report(report_path), timings.load())
+    for line in problems:
+        print(line, file=sys.stderr)
+    if not problems:
+        print(f"Every notebook ran within {timings.TOLERANCE:.0%} of the time its setup cell states "
+              "(shared/timings.json).")
+    return 1 if problems else 0
 
 
 def executed_chapters(out: Path) -> dict[str, list]:

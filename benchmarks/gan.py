@@ -12,8 +12,9 @@ Prints, in one run:
    its accuracy on fakes is above chance in the first steps; the same recipe
    under Keras 3 leaves the discriminator's weights unchanged.
 3. **DCGAN kernel size**: seconds per step of the chapter's DCGAN with 5×5
-   (Géron's) and 3×3 kernels (the chapter's choice).
-4. **Full chapter models** (budgets as in the notebook): training time and
+   (Géron's, the chapter's choice) and 3×3 kernels.
+4. **Full chapter models** (budgets as in the notebook; the DCGAN and the USM GAN
+   are the chapter's stored long runs, ``shared.long_runs``): training time and
    FID of the MLP GAN, the DCGAN, the USM GAN (seed 003) and the VAE chapter's VAE,
    with FID(train, test) (floor) and FID of uniform noise (a reference value, not a bound), and a
    NaN check of every loss.
@@ -59,8 +60,8 @@ CHAPTER = ROOT / "book" / "en" / "gan.ipynb"
 DEFINITIONS = ("import sys", "def make_mlp_gan(", "def d_loss_fn(", "def normal_z(", "LOG_DIR = ",
                "data = load_fashion_mnist()", "def make_dcgan(")
 #: chapter cells that train and evaluate the models, in order
-TRAINING = ("STEPS_MLP = ", "clf = load_classifier()", "STEPS_DCGAN = ", "def generate_unit(",
-            "def make_usm_gan(", "STEPS_USM = ", "from shared.vae import")
+TRAINING = ("STEPS_MLP = ", "clf = load_classifier()", "def show_snapshots(", "def train_dcgan(", "STEPS_DCGAN = ",
+            "def generate_unit(", "def make_usm_gan(", "STEPS_USM = ", "from shared.vae import")
 
 
 def chapter_cell(prefix: str) -> str:
@@ -112,7 +113,7 @@ CHAPTER_DCGAN_LR = float(CHAPTER_DCGAN_LR_TEXT)
 
 def check_chapter_learning_rate() -> None:
     """Stop if the chapter's DCGAN no longer trains with ``CHAPTER_DCGAN_LR`` (the benchmarks would lie)."""
-    if chapter_cell("STEPS_DCGAN = ").count(f"Adam(learning_rate={CHAPTER_DCGAN_LR_TEXT},") != 2:
+    if chapter_cell("def train_dcgan(").count(f"Adam(learning_rate={CHAPTER_DCGAN_LR_TEXT},") != 2:
         raise SystemExit(f"the chapter's DCGAN no longer trains with Adam(learning_rate={CHAPTER_DCGAN_LR_TEXT}): "
                          "update CHAPTER_DCGAN_LR_TEXT in benchmarks/gan.py")
 
@@ -196,7 +197,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  IAI-UNSAM recipe under {k3['keras']}: D weights changed {k3['d_weights_changed']} "
           f"(max |dw| {k3['d_max_abs_weight_change']:.3g}); G weights changed {k3['g_weights_changed']}")
 
-    print("== 3. DCGAN seconds per step (batch 64), kernel 5x5 (Geron) vs 3x3 (the chapter) ==")
+    print("== 3. DCGAN seconds per step (batch 64), kernel 5x5 (Geron, the chapter) vs 3x3 ==")
     n_dc = 3 if args.quick else 50
     t5, t3 = dcgan_step_seconds(ns, 5, n_dc), dcgan_step_seconds(ns, 3, n_dc)
     print(f"  5x5: {1e3 * t5:.0f} ms/step   3x3: {1e3 * t3:.0f} ms/step   ratio {t5 / t3:.2f}")

@@ -5,7 +5,8 @@ Adam's learning rate, the kernel size, the generator's activation after the
 first transposed convolution -- are compared here one at a time, each against
 the chapter's recipe with everything else equal:
 
-* ``chapter``: the chapter's recipe (BN + ReLU, 3x3 kernels, Adam 5e-4, beta_1 0.5);
+* ``chapter``: the chapter's recipe when it was compared (BN + ReLU, 3x3 kernels, Adam 5e-4,
+  beta_1 0.5); the chapter then took the winner, ``kernel 5``;
 * ``lr 2e-4``: the DCGAN paper's learning rate;
 * ``kernel 5``: Géron's 5x5 kernels;
 * ``SELU``: Géron's generator (SELU after the transposed convolution, no

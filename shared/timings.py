@@ -60,14 +60,15 @@ def stated_minutes(seconds: float) -> float:
     return max(0.5, math.ceil(seconds / 30.0) / 2.0)
 
 
-def load(path: Path = TIMINGS_FILE) -> dict[str, float]:
+def load(path: Path | None = None) -> dict[str, float]:
     """The stated estimates, minutes per notebook key (empty if the file is missing)."""
+    path = TIMINGS_FILE if path is None else path
     if not path.exists():
         return {}
     return {k: float(v) for k, v in json.loads(path.read_text(encoding="utf-8"))["minutes"].items()}
 
 
-def estimate(key: str, path: Path = TIMINGS_FILE) -> float | None:
+def estimate(key: str, path: Path | None = None) -> float | None:
     """The stated estimate of one notebook, in minutes, or None if it was never measured."""
     return load(path).get(key)
 

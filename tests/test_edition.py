@@ -67,6 +67,9 @@ def test_expected_files_are_there_and_forbidden_ones_are_not(built):
                 "book/es/teacher-guide.md"):
         assert not (built / rel).exists(), rel
     assert not list(built.rglob("__pycache__"))
+    stored_runs = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "long_runs").rglob("*.*"))
+    assert stored_runs and sorted(p.relative_to(built).as_posix() for p in (built / "long_runs").rglob("*.*")) \
+        == stored_runs, "the chapters load their stored runs from long_runs/: the edition needs them all"
     fixtures = sorted(p.name for p in (ROOT / "shared/checks/fixtures").glob("*.npz"))
     assert sorted(p.name for p in (built / "shared/checks/fixtures").glob("*.npz")) == fixtures
     makefile = (built / "Makefile").read_text()

@@ -57,3 +57,34 @@ def test_the_cli_reports_a_missing_build_report_and_an_overrun(tmp_path, monkeyp
     assert timings.main(["check", str(report(tmp_path, {"book/en/gan.ipynb": entry(120.0)}))]) == 1
     assert "more than 25% over its stated 1 min" in capsys.readouterr().err
 
+
+
+def test_the_full_build_fails_when_a_notebook_overruns(tmp_path, monkeypatch, capsys):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "_ext"))
+    import build_site
+
+    file = tmp_path / "timings.json"
+    file.write_text(json.dumps({"minutes": {"book/gan": 1.0}}))
+    monkeypatch.setattr(timings, "TIMINGS_FILE", file)
+    assert build_site.report_timings(report(tmp_path, {"book/en/gan.ipynb": entry(70.0)})) == 0
+    assert build_site.report_timings(report(tmp_path, {"book/en/gan.ipynb": entry(80.0)})) == 1
+    assert "book/gan: took 1.3 min" in capsys.readouterr().err
+
+
+def test_every_notebook_states_a_measured_estimate():
+    """Each setup cell names its notebook's key in shared/timings.json (exercises take their solution's)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    stated = timings.load()
+    for path in sorted(root.glob("*/*/*.ipynb")):
+        if path.parts[-3] not in ("book", "solutions", "exercises"):
+            continue
+        keys = re.findall(r'notebook=\\"([a-z-]+/[a-z-]+)\\"', path.read_text(encoding="utf-8"))
+        folder = "solutions" if path.parts[-3] == "exercises" else path.parts[-3]
+        assert keys == [f"{folder}/{path.stem}"], f"{path}: its setup cell should call prepare(..., notebook=...)"
+        assert keys[0] in stated, f"{keys[0]} has no measured estimate: run `make book` then `make timings`"
