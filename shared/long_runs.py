@@ -186,8 +186,8 @@ def _decode(node: dict, arrays: Any) -> Any:
 
 def run_files(name: str, folder: Path = RUNS_DIR) -> tuple[Path, Path]:
     """The manifest and the arrays of a run: ``folder/<name>.json`` and ``folder/<name>.npz``."""
-    base = Path(folder) / name
-    return base.with_suffix(".json"), base.with_suffix(".npz")
+    base = Path(folder) / name  # names may hold dots ("d=0.5"): append the suffixes, never replace one
+    return base.parent / f"{base.name}.json", base.parent / f"{base.name}.npz"
 
 
 def _cache_dir() -> Path:
@@ -343,8 +343,8 @@ def finish(notebook: Path, started: float, folder: Path = RUNS_DIR) -> list[str]
         if manifest.get("notebook") != key:
             continue
         if path.stat().st_mtime < started:  # a run this execution did not make: the notebook no longer has it
-            path.unlink()
-            path.with_suffix(".npz").unlink(missing_ok=True)
+            for stale in run_files(manifest["name"], folder):
+                stale.unlink(missing_ok=True)
             continue
         if manifest["cell_sha256"] not in digests:
             raise LongRunError(f"run {manifest['name']!r} was made by a cell that is not in {notebook}")

@@ -64,6 +64,15 @@ def test_stores_then_loads_weights_and_result(env):
     assert list(r2["snapshots"]) == [100] and r2["snapshots"][100].shape == (2, 2)
 
 
+def test_names_with_dots_keep_their_own_files(env):
+    folder, _ = env
+    for name in ("test/beta=0.5", "test/beta=0.25"):
+        m = keras_model()
+        long_run(name, [m], Trainer(m), folder=folder)
+    assert sorted(p.name for p in (long_runs._cache_dir() / "test").iterdir()) == [
+        "beta=0.25.json", "beta=0.25.npz", "beta=0.5.json", "beta=0.5.npz"]
+
+
 def test_train_mode_writes_to_the_folder_and_require_mode_loads_it(env, monkeypatch):
     folder, _ = env
     monkeypatch.setenv(long_runs.MODE_ENV, "train")
