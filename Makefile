@@ -31,7 +31,7 @@ book: $(STAMP)
 	$(PY) _ext/build_site.py
 
 ## long-runs: the chapters' stored long runs (long_runs/, committed): execute each chapter with its full budgets and
-## COURSE_LONG_RUNS=train, so that every long_run(...) cell trains and stores its run (about 40 minutes on 2 cores);
+## COURSE_LONG_RUNS=train, so that every long_run(...) cell trains and stores its run (34 minutes on 2 idle cores);
 ## needed whenever tests/test_long_runs.py says that a chapter's code no longer matches its runs
 LONG_RUN_NOTEBOOKS ?= book/en/gan.ipynb book/en/vae.ipynb
 long-runs: $(STAMP)
