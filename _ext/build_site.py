@@ -186,13 +186,7 @@ def report_timings(report_path: Path) -> int:
         sys.path.insert(0, str(ROOT))
     from shared import timings
 
-    problems = timings.overruns(timings.read_report(report_path), timings.load())
-    for line in problems:
-        print(line, file=sys.stderr)
-    if not problems:
-        print(f"Every notebook ran within {timings.TOLERANCE:.0%} of the time its setup cell states "
-              "(shared/timings.json).")
-    return 1 if problems else 0
+    return timings.main(["check", str(report_path)])
 
 
 def executed_chapters(out: Path) -> dict[str, list]:

@@ -53,6 +53,7 @@ from typing import Any
 
 import numpy as np
 
+from shared import timings
 from shared.budget import is_quick
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -327,8 +328,7 @@ def manifests(folder: Path = RUNS_DIR) -> list[tuple[Path, dict]]:
 
 def notebook_key(notebook: Path) -> str:
     """``book/en/gan.ipynb`` -> ``book/gan``: language twins share their runs (their code is identical)."""
-    rel = Path(notebook).resolve().relative_to(ROOT)
-    return f"{rel.parts[0]}/{rel.stem}"
+    return timings.notebook_key(Path(notebook).resolve().relative_to(ROOT).as_posix())
 
 
 def finish(notebook: Path, started: float, folder: Path = RUNS_DIR) -> list[str]:
@@ -360,24 +360,16 @@ def make(notebook: Path, timeout: int = 7200) -> list[str]:
     import nbformat
 
     notebook = Path(notebook).resolve()
-    env_before = {k: os.environ.get(k) for k in (MODE_ENV, NOTEBOOK_ENV, "COURSE_QUICK")}
-    os.environ.update({MODE_ENV: "train", NOTEBOOK_ENV: notebook_key(notebook), "COURSE_QUICK": "0"})
+    env = {**os.environ, MODE_ENV: "train", NOTEBOOK_ENV: notebook_key(notebook), "COURSE_QUICK": "0"}
     started = time.time()
+    nb = nbformat.read(notebook, as_version=4)
     try:
-        nb = nbformat.read(notebook, as_version=4)
-        try:
-            nbclient.NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                                    resources={"metadata": {"path": str(notebook.parent)}}).execute()
-        finally:  # the executed notebook, to read (or check its claims: python -m shared.claims _build/long-runs)
-            executed = ROOT / "_build" / "long-runs" / notebook.name
-            executed.parent.mkdir(parents=True, exist_ok=True)
-            nbformat.write(nb, executed)
-    finally:
-        for k, v in env_before.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        nbclient.NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                                resources={"metadata": {"path": str(notebook.parent)}}).execute(env=env)
+    finally:  # the executed notebook, to read (or check its claims: python -m shared.claims _build/long-runs)
+        executed = ROOT / "_build" / "long-runs" / notebook.name
+        executed.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, executed)
     return finish(notebook, started)
 
 

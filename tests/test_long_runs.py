@@ -186,7 +186,7 @@ def test_stored_runs_match_the_chapter_code(notebook):
 
     (A chapter cell without its stored run fails in the website's builds, which load runs in ``require`` mode.)
     """
-    key = f"book/{notebook.stem}"
+    key = long_runs.notebook_key(notebook)
     sources = code_cells(notebook)
     digests = [long_runs.cell_digest(s) for s in sources]
     stored = [(p, m) for p, m in long_runs.manifests() if m.get("notebook") == key]
