@@ -30,12 +30,18 @@ env: $(STAMP)
 book: $(STAMP)
 	$(PY) _ext/build_site.py
 
-## long-runs: the chapters' stored long runs (long_runs/, committed): execute each chapter with its full budgets and
+## long-runs: what the website loads instead of training it in every build (committed), in two steps:
+## (1) the chapters' stored long runs (long_runs/): execute each chapter with its full budgets and
 ## COURSE_LONG_RUNS=train, so that every long_run(...) cell trains and stores its run (34 minutes on 2 idle cores);
-## needed whenever tests/test_long_runs.py says that a chapter's code no longer matches its runs
+## (2) the stored executions of the graded projects' solutions (solutions/executed/, _ext/stored_executions.py):
+## each solution notebook executed at full budget, both languages (about 15 minutes);
+## needed whenever tests/test_long_runs.py or tests/test_stored_executions.py says that a notebook's code changed
+## (LONG_RUN_NOTEBOOKS= or STORED_EXECUTIONS= with a list of notebooks makes only those)
 LONG_RUN_NOTEBOOKS ?= book/en/gan.ipynb book/en/vae.ipynb
+STORED_EXECUTIONS ?= $(wildcard solutions/*/*-project.ipynb)
 long-runs: $(STAMP)
-	$(PY) -m shared.long_runs make $(LONG_RUN_NOTEBOOKS)
+	$(if $(strip $(LONG_RUN_NOTEBOOKS)),$(PY) -m shared.long_runs make $(LONG_RUN_NOTEBOOKS))
+	$(if $(strip $(STORED_EXECUTIONS)),$(PY) _ext/stored_executions.py make $(STORED_EXECUTIONS))
 
 ## publish: push the website that `make book` built (_build/html, both languages) to the gh-pages branch
 ## (ghp-import); on GitHub, .github/workflows/site.yml tests, builds and deploys it on every push to main

@@ -2,7 +2,8 @@
 
 Every notebook the build executes is run with nbclient's ``record_timing``, so
 each cell's metadata gets the kernel's timestamps; a language twin served from
-the cache gets the times of the execution it shares. At the end of the build
+the cache gets the times of the execution it shares, and a graded project's
+solution the times of its stored execution (``_ext/stored_executions.py``). At the end of the build
 the report is written to the file ``course_build_report`` names (``_ext/build_site.py``:
 ``_build/build-report.json`` for ``make book``, shared by its builds; otherwise
 ``build-report.json`` beside the HTML folder) and a summary is printed:
@@ -96,6 +97,8 @@ def _timed_start_client(original):
                 cached = cache.get_cache_bundle(record.pk).nb
             except KeyError:
                 return
+            if (record.data or {}).get("stored"):  # made by `make long-runs` (_ext/stored_executions.py)
+                source = "stored"
             nb = with_times_of(nb, cached)
         runtime = (self.exec_metadata or {}).get("runtime")
         if self.path is not None:
@@ -126,7 +129,8 @@ def relative(path: str, root: Path) -> str:
 
 def summary(report: dict[str, Any]) -> str:
     """The printed form of a report: one line per notebook, its slowest cells, the total."""
-    lines = ["Build report (seconds; 'cache' = times of the shared execution):"]
+    lines = ["Build report (seconds; 'cache' = times of the shared execution, "
+             "'stored' = of the execution `make long-runs` stored):"]
     for path, entry in sorted(report["notebooks"].items(), key=lambda kv: -(kv[1]["seconds"] or 0)):
         seconds = entry["seconds"]
         shown = "   n/a" if seconds is None else f"{seconds:6.1f}"

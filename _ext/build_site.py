@@ -27,9 +27,12 @@ Usage (from the repository root; ``make book`` and ``make book-quick`` call it):
 
     python _ext/build_site.py [--quick] [--out DIR] [--strict]
 
-``--quick`` uses the quick training budgets (``COURSE_QUICK=1``) and does not
-execute the graded projects' solution notebooks (their pages are shown
-without outputs; the end-to-end tests of the projects execute them);
+The graded projects' solution notebooks are not executed: the full build shows
+the executions ``make long-runs`` stored (``_ext/stored_executions.py``; it stops
+if one is missing or its notebook's code changed), and ``--quick`` shows them
+without outputs (the end-to-end tests of the projects execute them).
+
+``--quick`` uses the quick training budgets (``COURSE_QUICK=1``);
 ``--strict`` turns Sphinx warnings into errors (``-W -n --keep-going``).
 """
 
@@ -152,6 +155,11 @@ def main(argv: list[str] | None = None) -> int:
         return build_one(args.one, out, args.quick, args.strict)
 
     started = time.time()
+    if not args.quick:
+        # the graded projects' solutions: their pages show the executions `make long-runs` stored
+        code = prime_stored_executions(out)
+        if code:
+            return code
     report_path = out / "_build" / "build-report.json"
     executed = 0.0
     for build in BUILDS:
@@ -178,6 +186,25 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quick and report_path.exists():
         code = max(code, report_timings(report_path))
     return code
+
+
+def prime_stored_executions(out: Path) -> int:
+    """Put the stored executions of the projects' solutions into the build's cache (``_ext/stored_executions.py``).
+
+    Returns 1, with the reason and the command that fixes it, when one is missing or stale.
+    """
+    if str(ROOT / "_ext") not in sys.path:
+        sys.path.insert(0, str(ROOT / "_ext"))
+    import stored_executions
+
+    try:
+        stored_executions.check()
+    except stored_executions.StoredExecutionError as err:
+        print(f"\n{err}", file=sys.stderr)
+        return 1
+    primed = stored_executions.prime(out / "_build" / ".jupyter_cache")
+    print(f"Stored executions in the cache ({len(primed)}): {', '.join(primed)}", flush=True)
+    return 0
 
 
 def report_timings(report_path: Path) -> int:
