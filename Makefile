@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 export TQDM_DISABLE := 1
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: env book book-quick long-runs publish timings test test-projects test-compat rehearse-colab exercises student-edition benchmark clean
+.PHONY: env book book-quick long-runs stored-executions publish timings test test-projects test-compat rehearse-colab exercises student-edition benchmark clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,18 +30,27 @@ env: $(STAMP)
 book: $(STAMP)
 	$(PY) _ext/build_site.py
 
-## long-runs: what the website loads instead of training it in every build (committed), in two steps:
-## (1) the chapters' stored long runs (long_runs/): execute each chapter with its full budgets and
+## long-runs: what the website and the readers load instead of training it again (committed), in three steps:
+## (1) the models the chapters share (long_runs/models/): the course classifier of the FID (shared.quality) and the
+## VAE chapter's model at its full budget, which the GAN chapter loads when the VAE chapter has not run (shared.vae)
+## (3 minutes); (2) the chapters' stored long runs (long_runs/): execute each chapter with its full budgets and
 ## COURSE_LONG_RUNS=train, so that every long_run(...) cell trains and stores its run (34 minutes on 2 idle cores);
-## (2) the stored executions of the graded projects' solutions (solutions/executed/, _ext/stored_executions.py):
-## each solution notebook executed at full budget, both languages (about 15 minutes);
-## needed whenever tests/test_long_runs.py or tests/test_stored_executions.py says that a notebook's code changed
-## (LONG_RUN_NOTEBOOKS= or STORED_EXECUTIONS= with a list of notebooks makes only those)
+## (3) make stored-executions; needed whenever tests/test_long_runs.py says that a chapter's code changed
+## (LONG_RUN_NOTEBOOKS= with a list of chapters makes only theirs)
 LONG_RUN_NOTEBOOKS ?= book/en/gan.ipynb book/en/vae.ipynb
-STORED_EXECUTIONS ?= $(wildcard solutions/*/*-project.ipynb)
 long-runs: $(STAMP)
-	$(if $(strip $(LONG_RUN_NOTEBOOKS)),$(PY) -m shared.long_runs make $(LONG_RUN_NOTEBOOKS))
-	$(if $(strip $(STORED_EXECUTIONS)),$(PY) _ext/stored_executions.py make $(STORED_EXECUTIONS))
+	$(PY) -m shared.quality store
+	$(PY) -m shared.vae store
+	$(PY) -m shared.long_runs make $(LONG_RUN_NOTEBOOKS)
+	$(MAKE) stored-executions
+
+## stored-executions: the graded projects' solutions executed at full budget, both languages, and stored in
+## solutions/executed/ (_ext/stored_executions.py), the executions the website shows (about 15 minutes); needed
+## whenever tests/test_stored_executions.py says that a solution's code changed
+## (STORED_EXECUTIONS=solutions/en/gan-project.ipynb makes only that one)
+STORED_EXECUTIONS ?= $(wildcard solutions/*/*-project.ipynb)
+stored-executions: $(STAMP)
+	$(PY) _ext/stored_executions.py make $(STORED_EXECUTIONS)
 
 ## publish: push the website that `make book` built (_build/html, both languages) to the gh-pages branch
 ## (ghp-import); on GitHub, .github/workflows/site.yml tests, builds and deploys it on every push to main

@@ -13,9 +13,14 @@ The classifier is a small PyTorch CNN trained by the course on the training
 split of Fashion-MNIST only: the first 55 000 of the 60 000 training images
 (one to two minutes on two CPU cores). The last 5 000, the validation split of
 :func:`shared.data.load_fashion_mnist`, and the test images are never seen by
-it, so they can serve as FID references (e.g. the floor FID(validation, test)). It is cached in the
+it, so they can serve as FID references (e.g. the floor FID(validation, test)). The course
+stores its trained weights in the repository (``long_runs/models/``, made by
+``make long-runs``, that is ``python -m shared.quality store``), so every
+chapter, self-check and grader measures with the same network and no reader
+waits for its training (on Colab, every new runtime would). Without that file
+(a version bump, a copy of ``shared`` alone), it is trained and cached in the
 course cache folder (``~/.cache/deep-generative-course`` or
-``$XDG_CACHE_HOME/deep-generative-course``) and retrained when the cache is
+``$XDG_CACHE_HOME/deep-generative-course``), and retrained when the cache is
 absent or unreadable. Images go in and NumPy arrays come out, so the
 functions work with Keras, TensorFlow, PyTorch or NumPy models alike.
 
@@ -26,8 +31,10 @@ published Inception FIDs.
 
 from __future__ import annotations
 
+import argparse
 import fcntl
 import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +55,9 @@ FEATURE_DIM = 128
 _EPOCHS = 3
 _BATCH = 256
 _SEED = 0
+#: The classifier stored with the course (``python -m shared.quality store``), loaded before any cache.
+STORED_CLASSIFIER = (Path(__file__).resolve().parent.parent / "long_runs" / "models"
+                     / f"fashion-classifier-v{CLASSIFIER_VERSION}.pt")
 
 
 def _torch() -> Any:
@@ -215,12 +225,15 @@ _loaded: dict[str, Classifier] = {}
 
 
 def load_classifier(retrain: bool = False, cache_dir: str | None = None, verbose: bool = True) -> Classifier:
-    """Return the course's Fashion-MNIST classifier, training and caching it if needed.
+    """Return the course's Fashion-MNIST classifier: the stored one, else the cached one, else trained now.
+
+    The classifier stored with the course (:data:`STORED_CLASSIFIER`) comes first, so that every
+    machine measures with the same weights; then the course cache; then it is trained and cached.
 
     Parameters
     ----------
     retrain : bool
-        Train again even if a cached classifier exists (and overwrite it).
+        Train again even if a stored or cached classifier exists (and overwrite the cached one).
     cache_dir : str, optional
         Cache folder; default: the course cache folder.
     verbose : bool
@@ -236,23 +249,39 @@ def load_classifier(retrain: bool = False, cache_dir: str | None = None, verbose
     key = str(path)
     if not retrain and key in _loaded:
         return _loaded[key]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_suffix(".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        classifier = None if retrain else _load_cached(path)
-        if classifier is None:
-            if verbose:
-                print("Training the course's Fashion-MNIST classifier (1-2 min, once)...")
-            network, accuracy, seconds = _train()
-            tmp = path.with_suffix(f".tmp{os.getpid()}")
-            _torch().save({"state_dict": network.state_dict(), "test_accuracy": accuracy,
-                           "train_seconds": seconds}, tmp)
-            os.replace(tmp, path)
-            classifier = Classifier(network, accuracy, seconds)
-            if verbose:
-                print(f"  test accuracy {accuracy:.3f}, {seconds:.0f} s; cached in {path}")
+    classifier = None if retrain else _load_cached(STORED_CLASSIFIER)
+    if classifier is None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path.with_suffix(".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            classifier = None if retrain else _load_cached(path)
+            if classifier is None:
+                if verbose:
+                    print("Training the course's Fashion-MNIST classifier (1-2 min, once)...")
+                network, accuracy, seconds = _train()
+                _save(network, accuracy, seconds, path)
+                classifier = Classifier(network, accuracy, seconds)
+                if verbose:
+                    print(f"  test accuracy {accuracy:.3f}, {seconds:.0f} s; cached in {path}")
     _loaded[key] = classifier
     return classifier
+
+
+def _save(network: Any, accuracy: float, seconds: float, path: Path) -> None:
+    """Write the classifier's weights and record to ``path`` atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    _torch().save({"state_dict": network.state_dict(), "test_accuracy": accuracy, "train_seconds": seconds}, tmp)
+    os.replace(tmp, path)
+
+
+def store(path: Path | None = None) -> Classifier:
+    """Train the classifier and write it where :func:`load_classifier` looks first (``make long-runs``)."""
+    path = STORED_CLASSIFIER if path is None else Path(path)
+    network, accuracy, seconds = _train()
+    _save(network, accuracy, seconds, path)
+    _loaded.clear()
+    return Classifier(network, accuracy, seconds)
 
 
 def gaussian_statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -339,3 +368,18 @@ def class_histogram(images: Any, clf: Classifier | None = None) -> np.ndarray:
 
 __all__ = ["CLASS_NAMES", "Classifier", "as_unit_images", "class_histogram", "classifier_path",
            "fid", "frechet_distance", "gaussian_statistics", "load_classifier"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m shared.quality", description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=["store"],
+                        help=f"store: train the classifier and write {STORED_CLASSIFIER.name} into long_runs/models/")
+    parser.parse_args(argv)
+    classifier = store()
+    print(f"Classifier v{CLASSIFIER_VERSION}: test accuracy {classifier.test_accuracy:.4f}, trained in "
+          f"{classifier.train_seconds:.0f} s, stored in {STORED_CLASSIFIER}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -4,7 +4,7 @@ The chapter ``book/{en,es}/vae.ipynb`` shows this code in the open, cell by
 cell (cells whose first line is ``#@save``); ``tests/test_vae.py`` checks that
 those cells are textually identical to the source here, so they cannot drift.
 Only :func:`train_vae`'s bookkeeping, :func:`negative_elbo` and the cache
-(:func:`pretrained_vae`, :func:`save_pretrained`) are plumbing.
+(:func:`pretrained_vae`, :func:`save_pretrained`, :func:`store_pretrained`) are plumbing.
 
 Conventions: images are float32 in ``[0, 1]`` with shape ``(n, 28, 28, 1)``;
 the decoder outputs *logits* of independent Bernoulli pixels; losses are in
@@ -13,15 +13,17 @@ nats per image (summed over the 784 pixels, averaged over images).
 Typical use from another chapter::
 
     from shared.vae import pretrained_vae
-    vae, info = pretrained_vae(latent_dim=2)       # trains once, then cached
+    vae, info = pretrained_vae(latent_dim=2)       # cached, stored with the course, or trained now
     images = vae.sample(64)                        # (64, 28, 28, 1) in [0, 1]
     print(info["train_seconds"], info["test_neg_elbo"])
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -45,6 +47,7 @@ __all__ = [
     "pretrained_vae",
     "save_pretrained",
     "pretrained_path",
+    "store_pretrained",
 ]
 
 #: Bumped whenever the architecture or the training recipe changes, so that a
@@ -57,6 +60,8 @@ IMAGE_SHAPE = (28, 28, 1)
 #: use these values; ``tests/test_vae.py`` checks that they agree).
 FULL_EPOCHS, QUICK_EPOCHS = 8, 1
 QUICK_N_TRAIN = 5_000
+#: Where the course stores the default model trained at the full budget (``python -m shared.vae store``).
+STORED_DIR = Path(__file__).resolve().parent.parent / "long_runs" / "models"
 
 
 #@save
@@ -297,9 +302,39 @@ def save_pretrained(model: VAE, info: dict, quick: bool | None = None, cache_dir
     return path
 
 
+def stored_path(latent_dim: int = 2, folder: Path | None = None) -> Path:
+    """The weights of the stored full-budget default model (its record: the ``.json`` beside it)."""
+    return (STORED_DIR if folder is None else Path(folder)) / f"vae-z{int(latent_dim)}-v{VERSION}.weights.h5"
+
+
+def _record_path(weights: Path) -> Path:
+    return weights.with_name(weights.name.replace(".weights.h5", ".json"))
+
+
+def _load_stored(latent_dim: int, folder: Path | None = None) -> tuple[VAE, dict] | None:
+    """The stored model and its record, or None if absent or unreadable."""
+    path = stored_path(latent_dim, folder)
+    if not path.is_file() or not _record_path(path).is_file():
+        return None
+    try:
+        model = VAE(latent_dim)
+        model(np.zeros((1, *IMAGE_SHAPE), "float32"))
+        model.load_weights(path)
+        info = json.loads(_record_path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError, json.JSONDecodeError) as err:
+        print(f"shared.vae: ignoring unreadable stored model {path} ({err})")
+        return None
+    return model, info
+
+
 def pretrained_vae(latent_dim: int = 2, cache: bool = True, cache_dir: str | None = None,
-                   epochs: int | None = None) -> tuple[VAE, dict]:
-    """The chapter's default VAE, trained on Fashion-MNIST: from the cache, else trained now.
+                   epochs: int | None = None, stored: bool = True) -> tuple[VAE, dict]:
+    """The chapter's default VAE, trained on Fashion-MNIST: cached, else stored with the course, else trained now.
+
+    The course cache holds the model the VAE chapter trained on this machine (``save_pretrained``).
+    Without it, at the full budget, the copy stored with the course (``long_runs/models/``, made by
+    ``make long-runs`` with this function's training code) is loaded, so that a chapter opened
+    first (on Colab, in a new runtime) does not train the VAE chapter's model too.
 
     Parameters
     ----------
@@ -310,7 +345,10 @@ def pretrained_vae(latent_dim: int = 2, cache: bool = True, cache_dir: str | Non
         Course cache folder (default: see ``shared.data``).
     epochs : int, optional
         Training epochs when training is needed; default: the chapter's budget
-        (``budget(full=FULL_EPOCHS, quick=QUICK_EPOCHS)``).
+        (``budget(full=FULL_EPOCHS, quick=QUICK_EPOCHS)``). Another value than the full
+        budget skips the stored model.
+    stored : bool, default True
+        Whether the stored model may be loaded (full budget only; ``cache=False`` skips it too).
 
     Returns
     -------
@@ -319,7 +357,8 @@ def pretrained_vae(latent_dim: int = 2, cache: bool = True, cache_dir: str | Non
         training time of the run that produced it), ``epochs``,
         ``test_neg_elbo`` (nats per image, Bernoulli likelihood, on the
         first ``n_test`` test images: all 10 000, or 2000 in quick mode), ``quick``,
-        ``loaded`` (``True`` when it came from the cache).
+        ``loaded`` (``True`` when it was not trained by this call) and ``source``
+        (``"cache"``, ``"stored"`` or ``"trained"``).
     """
     from shared.budget import budget, is_quick
     from shared.data import load_fashion_mnist
@@ -329,9 +368,13 @@ def pretrained_vae(latent_dim: int = 2, cache: bool = True, cache_dir: str | Non
         try:
             model = keras.models.load_model(path, custom_objects={"VAE": VAE}, compile=False)
             info = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
-            return model, {**info, "loaded": True}
+            return model, {**info, "loaded": True, "source": "cache"}
         except (OSError, ValueError, json.JSONDecodeError) as err:  # corrupt cache: retrain
             print(f"shared.vae: ignoring unreadable cached model {path} ({err}); training again")
+    if cache and stored and not is_quick() and epochs in (None, FULL_EPOCHS):
+        found = _load_stored(latent_dim)
+        if found is not None:
+            return found[0], {**found[1], "loaded": True, "source": "stored"}
     data = load_fashion_mnist()
     x_train = data.x_train.astype("float32")[..., None] / 255.0
     x_test = data.x_test.astype("float32")[..., None] / 255.0
@@ -344,4 +387,46 @@ def pretrained_vae(latent_dim: int = 2, cache: bool = True, cache_dir: str | Non
             "test_neg_elbo": negative_elbo(model, x_test), "n_test": len(x_test)}
     if cache:
         save_pretrained(model, info, cache_dir=cache_dir)
-    return model, {**info, "latent_dim": latent_dim, "version": VERSION, "loaded": False}
+    return model, {**info, "latent_dim": latent_dim, "version": VERSION, "loaded": False, "source": "trained"}
+
+
+def store_pretrained(latent_dim: int = 2, folder: Path | None = None) -> tuple[Path, dict]:
+    """Train the default model at the full budget and store it with the course (``make long-runs``).
+
+    Returns the weights' path and the training record written beside them.
+    """
+    from shared.budget import is_quick
+
+    if is_quick():
+        raise RuntimeError("store_pretrained trains the full budget: unset COURSE_QUICK (or set it to 0)")
+    model, info = pretrained_vae(latent_dim, cache=False)
+    path = stored_path(latent_dim, folder)
+    record = {k: v for k, v in info.items() if k not in ("loaded", "source")}
+    text = json.dumps(record, indent=1)
+    weights_only = VAE(latent_dim)  # the networks' weights, without the optimizer's state (a third of the size)
+    weights_only(np.zeros((1, *IMAGE_SHAPE), "float32"))
+    model(np.zeros((1, *IMAGE_SHAPE), "float32"))
+    weights_only.set_weights(model.get_weights())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=path.parent) as tmp:  # Keras wants the name to end in .weights.h5
+        weights_only.save_weights(Path(tmp) / path.name)
+        os.replace(Path(tmp) / path.name, path)
+    _atomic_write(_record_path(path), lambda tmp: Path(tmp).write_text(text + "\n", encoding="utf-8"))
+    return path, record
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m shared.vae", description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=["store"],
+                        help="store: train the default model (full budget) and write it into long_runs/models/")
+    parser.add_argument("--latent-dim", type=int, default=2)
+    args = parser.parse_args(argv)
+    os.environ["COURSE_QUICK"] = "0"  # the stored model is the full budget's
+    path, record = store_pretrained(args.latent_dim)
+    print(f"VAE (d = {args.latent_dim}): {record['epochs']} epochs in {record['train_seconds']:.0f} s, "
+          f"test -ELBO {record['test_neg_elbo']:.1f} nats; stored in {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -133,6 +133,7 @@ def test_classifier_is_trained_once_cached_and_retrained_when_corrupt(tmp_path, 
 
     monkeypatch.setattr(quality, "_train", fake_train)
     monkeypatch.setattr(quality, "_loaded", {})
+    monkeypatch.setattr(quality, "STORED_CLASSIFIER", tmp_path / "stored" / "absent.pt")
     first = quality.load_classifier(cache_dir=str(tmp_path), verbose=False)
     assert len(calls) == 1 and quality.classifier_path(str(tmp_path)).exists()
     assert first.test_accuracy == pytest.approx(0.51)
@@ -150,6 +151,39 @@ def test_classifier_is_trained_once_cached_and_retrained_when_corrupt(tmp_path, 
 
     quality.load_classifier(cache_dir=str(tmp_path), retrain=True, verbose=False)
     assert len(calls) == 3
+
+
+def test_stored_classifier_comes_first_and_is_never_trained_again(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_train(seed: int = 0):
+        calls.append(seed)
+        torch.manual_seed(7)
+        return quality._build_network().eval(), 0.93, 2.0
+
+    monkeypatch.setattr(quality, "_train", fake_train)
+    monkeypatch.setattr(quality, "_loaded", {})
+    stored = tmp_path / "stored" / "classifier.pt"
+    made = quality.store(stored)
+    assert calls == [0] and stored.is_file() and made.test_accuracy == pytest.approx(0.93)
+    monkeypatch.setattr(quality, "STORED_CLASSIFIER", stored)
+    monkeypatch.setattr(quality, "_loaded", {})
+    loaded = quality.load_classifier(cache_dir=str(tmp_path / "cache"), verbose=False)
+    assert calls == [0], "a stored classifier must be loaded, not trained"
+    assert not quality.classifier_path(str(tmp_path / "cache")).exists(), "nothing to cache"
+    x = np.random.default_rng(3).random((4, 28, 28))
+    np.testing.assert_allclose(loaded.features(x), made.features(x), rtol=1e-6)
+    stored.write_bytes(b"truncated")  # unreadable: the cache, then training, take over
+    monkeypatch.setattr(quality, "_loaded", {})
+    quality.load_classifier(cache_dir=str(tmp_path / "cache"), verbose=False)
+    assert calls == [0, 0] and quality.classifier_path(str(tmp_path / "cache")).exists()
+
+
+def test_the_course_stores_its_classifier():
+    # made by `make long-runs` (python -m shared.quality store): every machine measures with these weights
+    stored = quality._load_cached(quality.STORED_CLASSIFIER)
+    assert stored is not None, "run `make long-runs` (or python -m shared.quality store)"
+    assert stored.test_accuracy > 0.85 and f"v{quality.CLASSIFIER_VERSION}" in quality.STORED_CLASSIFIER.name
 
 
 def test_classifier_never_trains_on_the_validation_or_test_images(monkeypatch):

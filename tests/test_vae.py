@@ -206,6 +206,66 @@ def test_pretrained_vae_trains_and_caches_when_absent(tmp_path, monkeypatch):
     assert model.sample(3, seed=0).shape == (3, 28, 28, 1) and again.sample(3, seed=0).shape == (3, 28, 28, 1)
 
 
+def test_stored_model_is_loaded_when_nothing_is_cached_and_never_trained_again(tmp_path, monkeypatch):
+    # a chapter opened first (a new Colab runtime) loads the copy stored with the course
+    monkeypatch.setenv("COURSE_QUICK", "0")
+    fast_training(monkeypatch)
+    weights, record = V.store_pretrained(2, folder=tmp_path / "stored")
+    assert weights.name.endswith(".weights.h5") and record["epochs"] == V.FULL_EPOCHS
+    assert sorted(p.name for p in weights.parent.iterdir()) == sorted([weights.name, f"vae-z2-v{V.VERSION}.json"])
+    monkeypatch.setattr(V, "STORED_DIR", tmp_path / "stored")
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("pretrained_vae trained although a stored model exists")
+
+    monkeypatch.setattr(V, "train_vae", no_training)
+    model, info = V.pretrained_vae(2, cache_dir=str(tmp_path / "cache"))
+    assert info["source"] == "stored" and info["loaded"] and info["epochs"] == V.FULL_EPOCHS
+    assert info["train_seconds"] == pytest.approx(record["train_seconds"])
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").rglob("*.keras"))
+    again, _ = V.pretrained_vae(2, cache_dir=str(tmp_path / "cache"))
+    z = np.random.default_rng(1).standard_normal((4, 2)).astype("float32")
+    np.testing.assert_allclose(again.decoder.predict(z, verbose=0), model.decoder.predict(z, verbose=0), rtol=1e-6)
+    # another budget, the quick mode or stored=False skip it (and would train: here, the AssertionError)
+    for kwargs in ({"epochs": 2}, {"stored": False}):
+        with pytest.raises(AssertionError, match="trained although"):
+            V.pretrained_vae(2, cache_dir=str(tmp_path / "cache"), **kwargs)
+    monkeypatch.setenv("COURSE_QUICK", "1")
+    with pytest.raises(AssertionError, match="trained although"):
+        V.pretrained_vae(2, cache_dir=str(tmp_path / "cache"))
+
+
+def test_cached_model_comes_before_the_stored_one(tmp_path, monkeypatch):
+    # the reader's own VAE chapter run (saved in the cache) wins over the course's copy
+    monkeypatch.setenv("COURSE_QUICK", "0")
+    model, _, seconds = V.train_vae(tiny_batch(128), epochs=1, batch_size=64)
+    V.save_pretrained(model, {"train_seconds": seconds, "epochs": 1}, cache_dir=str(tmp_path))
+    assert V.pretrained_vae(2, cache_dir=str(tmp_path))[1]["source"] == "cache"
+
+
+def test_unreadable_stored_model_is_skipped(tmp_path, monkeypatch):
+    monkeypatch.setattr(V, "STORED_DIR", tmp_path)
+    V.stored_path(2).write_bytes(b"not hdf5")
+    V.stored_path(2).with_name(f"vae-z2-v{V.VERSION}.json").write_text("{}")
+    assert V._load_stored(2) is None
+
+
+def test_store_pretrained_refuses_the_quick_budget(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_QUICK", "1")
+    with pytest.raises(RuntimeError, match="full budget"):
+        V.store_pretrained(2, folder=tmp_path)
+
+
+def test_the_course_stores_the_full_budget_default_model():
+    # made by `make long-runs` (python -m shared.vae store); the GAN chapter loads it on a fresh machine
+    weights = V.stored_path(2)
+    assert weights.is_file(), "run `make long-runs` (or python -m shared.vae store)"
+    model, info = V._load_stored(2)
+    assert info["epochs"] == V.FULL_EPOCHS and info["n_train"] == 55_000 and not info["quick"]
+    assert info["n_test"] == 10_000 and 230 < info["test_neg_elbo"] < 275
+    assert model.sample(2, seed=0).shape == (2, 28, 28, 1)
+
+
 def test_corrupt_cache_is_retrained(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_QUICK", "1")
     fast_training(monkeypatch)
