@@ -130,7 +130,7 @@ def relative(path: str, root: Path) -> str:
 def summary(report: dict[str, Any]) -> str:
     """The printed form of a report: one line per notebook, its slowest cells, the total."""
     lines = ["Build report (seconds; 'cache' = times of the shared execution, "
-             "'stored' = of the execution `make long-runs` stored):"]
+             "'stored' = of the execution `make stored-executions` stored):"]
     for path, entry in sorted(report["notebooks"].items(), key=lambda kv: -(kv[1]["seconds"] or 0)):
         seconds = entry["seconds"]
         shown = "   n/a" if seconds is None else f"{seconds:6.1f}"

@@ -28,7 +28,7 @@ Usage (from the repository root; ``make book`` and ``make book-quick`` call it):
     python _ext/build_site.py [--quick] [--out DIR] [--strict]
 
 The graded projects' solution notebooks are not executed: the full build shows
-the executions ``make long-runs`` stored (``_ext/stored_executions.py``; it stops
+the executions ``make stored-executions`` stored (``_ext/stored_executions.py``; it stops
 if one is missing or its notebook's code changed), and ``--quick`` shows them
 without outputs (the end-to-end tests of the projects execute them).
 
@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.time()
     if not args.quick:
-        # the graded projects' solutions: their pages show the executions `make long-runs` stored
+        # the graded projects' solutions: their pages show the executions `make stored-executions` stored
         code = prime_stored_executions(out)
         if code:
             return code

@@ -1,11 +1,12 @@
-"""Stored executions of the graded projects' solutions: made by ``make long-runs``, shown by the website.
+"""Stored executions of the graded projects' solutions: made by ``make stored-executions``, shown by the website.
 
 A graded project's solution notebook trains its model as a student's would, at
 the full budget its bands were calibrated on (1 to 3 minutes per notebook on 2
 cores, and each language has its own notebook because the self-check speaks the
 page's language). Training all six in every ``make book`` took 14 of its 24
-minutes. So the full build does not train them: ``make long-runs`` executes each
-solution notebook once, top to bottom, in a temporary folder::
+minutes. So the full build does not train them: ``make stored-executions`` (also
+the last step of ``make long-runs``) executes each solution notebook once, top to
+bottom, in a temporary folder::
 
     python _ext/stored_executions.py make solutions/en/gan-project.ipynb ...
 
@@ -17,7 +18,7 @@ cells and their tags are the ones it executed (the cache's hash,
 ``_ext/twin_cache.py``), and the page then shows its outputs; the prose (the
 markdown cells) always comes from the notebook itself. A solution whose code
 changed has no matching execution: the full build stops before it starts and
-says to run ``make long-runs``, and ``tests/test_stored_executions.py`` fails
+says to run ``make stored-executions``, and ``tests/test_stored_executions.py`` fails
 on the commit that changed it.
 
 What still trains them end to end: ``make test-projects`` (every solution at full
@@ -88,19 +89,19 @@ def stale_reason(notebook: Path, root: Path = ROOT) -> str | None:
         if any(out.get("output_type") == "error" for out in cell.get("outputs", [])):
             return f"{stored.relative_to(root).as_posix()} holds an error output"
     if METADATA_KEY not in executed.metadata:
-        return f"{stored.relative_to(root).as_posix()} was not made by `make long-runs` (no {METADATA_KEY})"
+        return f"{stored.relative_to(root).as_posix()} was not made by `make stored-executions` (no {METADATA_KEY})"
     return None
 
 
 def check(root: Path = ROOT) -> None:
-    """Raise :class:`StoredExecutionError`, naming ``make long-runs``, unless every stored execution is current."""
-    problems = [reason for nb in sources(root) if (reason := stale_reason(nb, root))]
-    if problems:
+    """Raise :class:`StoredExecutionError`, naming the command, unless every stored execution is current."""
+    stale = [(nb, reason) for nb in sources(root) if (reason := stale_reason(nb, root))]
+    if stale:
+        names = " ".join(nb.relative_to(root).as_posix() for nb, _ in stale)
         raise StoredExecutionError(
             "The website shows stored executions of the graded projects' solutions, and these cannot be shown:\n  "
-            + "\n  ".join(problems)
-            + "\nMake them again with `make long-runs` (or `python _ext/stored_executions.py make NOTEBOOK...`: "
-              "1 to 3 minutes per notebook on 2 cores).")
+            + "\n  ".join(reason for _, reason in stale)
+            + f'\nMake them again (1 to 3 minutes each on 2 cores): make stored-executions STORED_EXECUTIONS="{names}"')
 
 
 def prime(cache_path: Path, root: Path = ROOT) -> list[str]:

@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> None:
         extra = f"   trained in {seconds:6.0f} s" if seconds is not None else ""
         print(f"  {name:<24} FID {value:9.2f}{extra}")
     print(f"  DCGAN steps {ns['STEPS_DCGAN']}: {ns['dcgan_run']['seconds'] / 60:.1f} min; VAE "
-          f"loaded from cache: {ns['vae_info']['loaded']}")
+          f"model: {ns['vae_info']['source']}")
     dc = table["DCGAN"]
     print(f"  DCGAN below MLP GAN: {dc < table['MLP GAN']} ({table['MLP GAN'] / dc:.1f}x); "
           f"below VAE: {dc < table['VAE (d=2)']} ({table['VAE (d=2)'] / dc:.1f}x)")

@@ -27,7 +27,7 @@ def test_every_graded_project_solution_is_stored_in_both_languages():
 
 @pytest.mark.parametrize("notebook", SOLUTIONS, ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_stored_execution_matches_the_notebook_code(notebook):
-    # Fails after an edit of the solution's code (or of a cell's tags): run `make long-runs`.
+    # Fails after an edit of the solution's code (or of a cell's tags): run `make stored-executions`.
     assert stale_reason(notebook) is None
 
 
@@ -88,9 +88,9 @@ def test_a_prose_edit_keeps_the_stored_execution(tmp_path):
     ("tags", "its code changed"),
     ("error", "holds an error output"),
     ("missing", "has no stored execution"),
-    ("not-made", "was not made by `make long-runs`"),
+    ("not-made", "was not made by `make stored-executions`"),
 ])
-def test_a_stale_stored_execution_stops_the_build_and_names_make_long_runs(tmp_path, edit, reason):
+def test_a_stale_stored_execution_stops_the_build_and_names_the_command(tmp_path, edit, reason):
     notebook = _copy_solution(tmp_path)
     stored = stored_path(notebook, tmp_path)
     code = lambda nb: [c for c in nb.cells if c.cell_type == "code"]  # noqa: E731
@@ -106,7 +106,7 @@ def test_a_stale_stored_execution_stops_the_build_and_names_make_long_runs(tmp_p
     else:
         _edit(stored, lambda nb: nb.metadata.pop(stored_executions.METADATA_KEY))
     assert reason in stale_reason(notebook, tmp_path)
-    with pytest.raises(StoredExecutionError, match="make long-runs"):
+    with pytest.raises(StoredExecutionError, match="make stored-executions"):
         check(tmp_path)
 
 
