@@ -22,21 +22,25 @@ env: $(STAMP)
 	$(PY) -m ipykernel install --user --name course --display-name "Python 3 (course)"
 	@echo "Ready: open a notebook with Jupyter or VS Code and choose the kernel \"Python 3 (course)\"."
 
-## book: execute every notebook with the full training budgets and build the website in _build/html:
-## one Sphinx build per language (_build/html/en/, _build/html/es/) and the landing page
+## book: execute every notebook with the full training budgets and build the website in _build/html (the graded
+## projects' solutions show their stored executions, solutions/executed/: the build stops, printing the command that
+## makes them again, if one is stale); one Sphinx build per language (_build/html/en/, _build/html/es/) and the landing page
 ## (_build/html/index.html), by _ext/build_site.py; the build report (_build/build-report.json,
 ## printed at the end) times every notebook and cell; the build fails if a claim of the prose does not hold, or if a
 ## notebook took more than 25 % longer than the time its setup cell states (shared/timings.json, `make timings`)
 book: $(STAMP)
 	$(PY) _ext/build_site.py
 
-## long-runs: what the website and the readers load instead of training it again (committed), in three steps:
+## long-runs: the models and executions that the website and the readers load instead of training them again
+## (committed), in three steps, about 50 minutes on 2 idle cores:
 ## (1) the models the chapters share (long_runs/models/): the course classifier of the FID (shared.quality) and the
 ## VAE chapter's model at its full budget, which the GAN chapter loads when the VAE chapter has not run (shared.vae)
 ## (3 minutes); (2) the chapters' stored long runs (long_runs/): execute each chapter with its full budgets and
-## COURSE_LONG_RUNS=train, so that every long_run(...) cell trains and stores its run (34 minutes on 2 idle cores);
-## (3) make stored-executions; needed whenever tests/test_long_runs.py says that a chapter's code changed
-## (LONG_RUN_NOTEBOOKS= with a list of chapters makes only theirs)
+## COURSE_LONG_RUNS=train, so that every long_run(...) cell trains and stores its run (34 minutes);
+## (3) make stored-executions (13 minutes).
+## Needed when tests/test_long_runs.py says that a chapter's code changed, or tests/test_quality.py or
+## tests/test_vae.py that a stored model is missing (a version bump). LONG_RUN_NOTEBOOKS= limits step (2) to some
+## chapters (steps 1 and 3 still run); to remake one chapter's runs only: python -m shared.long_runs make NOTEBOOK
 LONG_RUN_NOTEBOOKS ?= book/en/gan.ipynb book/en/vae.ipynb
 long-runs: $(STAMP)
 	$(PY) -m shared.quality store
@@ -45,9 +49,9 @@ long-runs: $(STAMP)
 	$(MAKE) stored-executions
 
 ## stored-executions: the graded projects' solutions executed at full budget, both languages, and stored in
-## solutions/executed/ (_ext/stored_executions.py), the executions the website shows (about 15 minutes); needed
+## solutions/executed/ (_ext/stored_executions.py), the executions the website shows (13 minutes); needed
 ## whenever tests/test_stored_executions.py says that a solution's code changed
-## (STORED_EXECUTIONS=solutions/en/gan-project.ipynb makes only that one)
+## (STORED_EXECUTIONS="solutions/en/gan-project.ipynb solutions/es/gan-project.ipynb" makes only those)
 STORED_EXECUTIONS ?= $(wildcard solutions/*/*-project.ipynb)
 stored-executions: $(STAMP)
 	$(PY) _ext/stored_executions.py make $(STORED_EXECUTIONS)

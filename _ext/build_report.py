@@ -97,7 +97,7 @@ def _timed_start_client(original):
                 cached = cache.get_cache_bundle(record.pk).nb
             except KeyError:
                 return
-            if (record.data or {}).get("stored"):  # made by `make long-runs` (_ext/stored_executions.py)
+            if (record.data or {}).get("stored"):  # made by `make stored-executions` (_ext/stored_executions.py)
                 source = "stored"
             nb = with_times_of(nb, cached)
         runtime = (self.exec_metadata or {}).get("runtime")

@@ -3,8 +3,8 @@
 A graded project's solution notebook trains its model as a student's would, at
 the full budget its bands were calibrated on (1 to 3 minutes per notebook on 2
 cores, and each language has its own notebook because the self-check speaks the
-page's language). Training all six in every ``make book`` took 14 of its 24
-minutes. So the full build does not train them: ``make stored-executions`` (also
+page's language): about 13 minutes for the six, more than every chapter
+together. So the full build does not train them: ``make stored-executions`` (also
 the last step of ``make long-runs``) executes each solution notebook once, top to
 bottom, in a temporary folder::
 
