@@ -24,8 +24,8 @@ env: $(STAMP)
 
 ## book: execute every notebook with the full training budgets and build the website in _build/html (the graded
 ## projects' solutions show their stored executions, solutions/executed/: the build stops, printing the command that
-## makes them again, if one is stale); one Sphinx build per language (_build/html/en/, _build/html/es/) and the landing page
-## (_build/html/index.html), by _ext/build_site.py; the build report (_build/build-report.json,
+## makes them again, if one is stale); one Sphinx build per language (_build/html/en/, _build/html/es/) and the
+## landing page (_build/html/index.html), by _ext/build_site.py; the build report (_build/build-report.json,
 ## printed at the end) times every notebook and cell; the build fails if a claim of the prose does not hold, or if a
 ## notebook took more than 25 % longer than the time its setup cell states (shared/timings.json, `make timings`)
 book: $(STAMP)
