@@ -30,16 +30,16 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import importlib.metadata
 import os
 import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import nbformat
+
+import twin_cache  # this folder, _ext/, is on the path of the build, of the tests and of this script
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The notebooks whose executions are stored (relative to the repository).
@@ -49,7 +49,7 @@ STORED_DIR = ROOT / "solutions" / "executed"
 #: The notebook metadata key of a stored execution's record (seconds, date, versions).
 METADATA_KEY = "course_stored_execution"
 #: The package versions recorded with an execution.
-RECORDED_PACKAGES = ("numpy", "tensorflow-cpu", "tensorflow", "keras", "torch")
+RECORDED_PACKAGES = ("numpy", "tensorflow-cpu", "keras", "torch")
 
 
 class StoredExecutionError(RuntimeError):
@@ -69,13 +69,6 @@ def stored_path(notebook: Path, root: Path = ROOT) -> Path:
     return root / "solutions" / "executed" / rel.parts[1] / rel.parts[2]
 
 
-def code_signature(nb: Any) -> list[Any]:
-    """What the cache's hash covers: the kernelspec, and each code cell's source and tags, in order."""
-    return [dict(nb.metadata.get("kernelspec", {}))] + [
-        ("".join(cell.source), tuple(cell.get("metadata", {}).get("tags", [])))
-        for cell in nb.cells if cell.cell_type == "code"]
-
-
 def stale_reason(notebook: Path, root: Path = ROOT) -> str | None:
     """Why ``notebook``'s stored execution cannot be shown (missing, other code, an error), or None if it can."""
     stored = stored_path(notebook, root)
@@ -83,7 +76,7 @@ def stale_reason(notebook: Path, root: Path = ROOT) -> str | None:
     if not stored.exists():
         return f"{rel} has no stored execution ({stored.relative_to(root).as_posix()})"
     executed = nbformat.read(stored, as_version=4)
-    if code_signature(executed) != code_signature(nbformat.read(notebook, as_version=4)):
+    if twin_cache.execution_key(executed) != twin_cache.execution_key(nbformat.read(notebook, as_version=4)):
         return f"{rel}: its code changed since its stored execution ({stored.relative_to(root).as_posix()})"
     for cell in executed.cells:
         if any(out.get("output_type") == "error" for out in cell.get("outputs", [])):
@@ -113,10 +106,6 @@ def prime(cache_path: Path, root: Path = ROOT) -> list[str]:
     from jupyter_cache import get_cache
     from jupyter_cache.base import CacheBundleIn
 
-    if str(root / "_ext") not in sys.path:
-        sys.path.insert(0, str(root / "_ext"))
-    import twin_cache
-
     twin_cache.install()
     cache = get_cache(cache_path)
     primed = []
@@ -135,13 +124,12 @@ def prime(cache_path: Path, root: Path = ROOT) -> list[str]:
 
 
 def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for package in RECORDED_PACKAGES:
-        try:
-            out[package] = importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    return out
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from shared.setup import installed_version
+
+    found = {package: installed_version(package) for package in RECORDED_PACKAGES}
+    return {"python": platform.python_version(), **{k: v for k, v in found.items() if v}}
 
 
 def make(notebook: Path, timeout: int = 3600, root: Path = ROOT) -> Path:

@@ -37,6 +37,14 @@ def merge_match_into_notebook(self, nb, nb_meta=("kernelspec", "language_info", 
     return _merge_match_into_notebook(self, nb, nb_meta, cell_meta)
 
 
+def execution_key(nb) -> str:
+    """The hash under which the build's cache keeps ``nb``'s execution (what a cache hit must match).
+
+    The base method uses no state of its cache, so no cache is opened here.
+    """
+    return _create_hashed_notebook(None, nb, ("kernelspec",), HASHED_CELL_METADATA)[1]
+
+
 def install() -> None:
     """Apply both defaults (idempotent)."""
     JupyterCacheBase.create_hashed_notebook = create_hashed_notebook

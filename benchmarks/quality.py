@@ -33,20 +33,13 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TQDM_DISABLE", "1")
 
-import numpy as np  # noqa: E402
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from shared.claims import format_table  # noqa: E402
 from shared.data import load_fashion_mnist  # noqa: E402
 from shared.quality import fid, load_classifier  # noqa: E402
 from shared.vae import negative_elbo, train_vae  # noqa: E402
-
-
-def mean_sd(values: list[float]) -> str:
-    """``mean ± sd [v0, v1, ...]`` (sample standard deviation; 0 for one value)."""
-    sd = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
-    return f"{np.mean(values):.1f} ± {sd:.1f} [{', '.join(f'{v:.1f}' for v in values)}]"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,9 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         rows["FID (samples, test)"].append(fid(model.sample(n_eval, seed=seed), x_test, clf))
         rows["train seconds"].append(seconds)
         print(f"seed {seed}: " + ", ".join(f"{k} {v[-1]:.1f}" for k, v in rows.items()), flush=True)
-    print(f"\nmean ± sd over {args.seeds} seeds:")
-    for name, values in rows.items():
-        print(f"  {name:22s} {mean_sd(values)}")
+    print("\n" + format_table(rows, title=f"mean ± sd [each seed] over {args.seeds} seeds:", digits=1))
     return 0
 
 

@@ -256,6 +256,16 @@ def pretrained_path(latent_dim: int = 2, quick: bool | None = None, cache_dir: s
     return _course_cache_dir(cache_dir) / "models" / f"vae-z{int(latent_dim)}-{mode}-v{VERSION}.keras"
 
 
+def _built(model: VAE) -> VAE:
+    """``model``, called once on a blank image if it never was (a custom ``train_step`` never calls it).
+
+    Saving a model, or loading weights into it, needs its weights to exist.
+    """
+    if not model.built:
+        model(np.zeros((1, *IMAGE_SHAPE), "float32"))
+    return model
+
+
 def _atomic_write(path: Path, write) -> None:
     """Call ``write(tmp_path)`` then rename onto ``path`` (no half-written files)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -295,8 +305,7 @@ def save_pretrained(model: VAE, info: dict, quick: bool | None = None, cache_dir
     path = pretrained_path(model.latent_dim, quick, cache_dir)
     record = {**info, "latent_dim": model.latent_dim, "version": VERSION}
     text = json.dumps(record, indent=1)  # fails before writing anything if not serialisable
-    if not model.built:  # a custom train_step never calls the model: build it so that the file holds its weights
-        model(np.zeros((1, *IMAGE_SHAPE), "float32"))
+    _built(model)
     _atomic_write(path, lambda tmp: model.save(tmp))
     _atomic_write(path.with_suffix(".json"), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     return path
@@ -317,8 +326,7 @@ def _load_stored(latent_dim: int, folder: Path | None = None) -> tuple[VAE, dict
     if not path.is_file() or not _record_path(path).is_file():
         return None
     try:
-        model = VAE(latent_dim)
-        model(np.zeros((1, *IMAGE_SHAPE), "float32"))
+        model = _built(VAE(latent_dim))
         model.load_weights(path)
         info = json.loads(_record_path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError, json.JSONDecodeError) as err:
@@ -403,10 +411,8 @@ def store_pretrained(latent_dim: int = 2, folder: Path | None = None) -> tuple[P
     path = stored_path(latent_dim, folder)
     record = {k: v for k, v in info.items() if k not in ("loaded", "source")}
     text = json.dumps(record, indent=1)
-    weights_only = VAE(latent_dim)  # the networks' weights, without the optimizer's state (a third of the size)
-    weights_only(np.zeros((1, *IMAGE_SHAPE), "float32"))
-    model(np.zeros((1, *IMAGE_SHAPE), "float32"))
-    weights_only.set_weights(model.get_weights())
+    weights_only = _built(VAE(latent_dim))  # the networks' weights, without the optimizer's state (1/3 the size)
+    weights_only.set_weights(_built(model).get_weights())
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=path.parent) as tmp:  # Keras wants the name to end in .weights.h5
         weights_only.save_weights(Path(tmp) / path.name)
