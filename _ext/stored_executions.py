@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -39,17 +38,19 @@ from pathlib import Path
 
 import nbformat
 
-import twin_cache  # this folder, _ext/, is on the path of the build, of the tests and of this script
-
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # the course package, shared
+    sys.path.insert(0, str(ROOT))
+
+import twin_cache  # noqa: E402  this folder, _ext/, is on the path of the build, of the tests and of this script
+from shared.setup import machine_record  # noqa: E402
+
 #: The notebooks whose executions are stored (relative to the repository).
 PATTERN = "solutions/*/*-project.ipynb"
 #: Where they are stored: ``solutions/executed/<lang>/<name>.ipynb``.
 STORED_DIR = ROOT / "solutions" / "executed"
 #: The notebook metadata key of a stored execution's record (seconds, date, versions).
 METADATA_KEY = "course_stored_execution"
-#: The package versions recorded with an execution.
-RECORDED_PACKAGES = ("numpy", "tensorflow-cpu", "keras", "torch")
 
 
 class StoredExecutionError(RuntimeError):
@@ -123,15 +124,6 @@ def prime(cache_path: Path, root: Path = ROOT) -> list[str]:
     return primed
 
 
-def _versions() -> dict[str, str]:
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    from shared.setup import installed_version
-
-    found = {package: installed_version(package) for package in RECORDED_PACKAGES}
-    return {"python": platform.python_version(), **{k: v for k, v in found.items() if v}}
-
-
 def make(notebook: Path, timeout: int = 3600, root: Path = ROOT) -> Path:
     """Execute ``notebook`` at full budget in a temporary folder and store the executed notebook.
 
@@ -156,8 +148,7 @@ def make(notebook: Path, timeout: int = 3600, root: Path = ROOT) -> Path:
     nb.metadata[METADATA_KEY] = {
         "seconds": round(time.perf_counter() - started, 1),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-        "versions": _versions(),
+        "machine": machine_record(),
     }
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, target)

@@ -43,7 +43,6 @@ import datetime
 import hashlib
 import json
 import os
-import platform
 import re
 import sys
 import time
@@ -55,6 +54,7 @@ import numpy as np
 
 from shared import timings
 from shared.budget import is_quick
+from shared.setup import machine_record
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The stored runs of the repository.
@@ -217,20 +217,12 @@ def _save(folder: Path, name: str, models: Sequence[Any], result: Any, cell: str
         "result": structure,
         "seconds": round(seconds, 1),
         "made": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), **_versions()},
+        "machine": machine_record(),
     }
     json_path, npz_path = run_files(name, folder)
     json_path.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(npz_path, **arrays)
     json_path.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
-
-
-def _versions() -> dict[str, str]:
-    out = {"numpy": np.__version__}
-    for module in ("tensorflow", "keras", "torch"):
-        if module in sys.modules:
-            out[module] = str(getattr(sys.modules[module], "__version__", "?"))
-    return out
 
 
 def _matching(folder: Path, name: str, models: Sequence[Any], cell: str | None, settings: Any) -> dict | None:

@@ -103,6 +103,15 @@ def installed_version(dist: str) -> str | None:
     return None
 
 
+def machine_record() -> dict[str, str | int | None]:
+    """What a stored result records about where it was made: Python, CPU count, the frameworks' versions."""
+    import platform
+
+    return {"python": platform.python_version(), "cpus": os.cpu_count(),
+            **{name: installed_version(dist) for name, dist in
+               (("numpy", "numpy"), ("tensorflow", "tensorflow-cpu"), ("keras", "keras"), ("torch", "torch"))}}
+
+
 def _version_key(version: str) -> tuple:
     """``"2.19.0rc1"`` -> ``(2, 19, 0)``: numeric release parts, enough to compare releases."""
     return tuple(int(p) for p in re.findall(r"\d+", version.split("+")[0].split("rc")[0])[:3])
