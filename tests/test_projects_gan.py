@@ -1,6 +1,7 @@
 """The GAN project graded end to end: the solution's saved generator earns full marks; the blank, an
 untrained generator, a NaN one, ones that return stored training images (as they are, mirrored, or
-transformed beyond the copy check's reach), one that ignores its code and a tanh generator that was not rescaled score as documented (docs/teacher-grading.md, "Graded projects")."""
+transformed beyond the copy check's reach), one that ignores its code, a tanh generator that was not rescaled and the course's own stored DCGAN (as stored, or
+with noise) score as documented (docs/teacher-grading.md, "Graded projects")."""
 
 from __future__ import annotations
 
@@ -27,11 +28,30 @@ def dcgan_generator(seed: int = 0, unit: bool = True):
     return keras.Sequential(layers)
 
 
+def course_dcgan(noise: float = 0.0):
+    """The GAN chapter's DCGAN generator with the weights stored with the course (long_runs/gan/dcgan.npz),
+    rescaled to [0, 1]: what a student who skips training could save (it scored 10/10 before the fingerprint check);
+    ``noise``: each array plus Gaussian noise of that share of its standard deviation."""
+    import keras
+    from keras import layers
+
+    generator = keras.Sequential([
+        keras.Input(shape=(100,)), layers.Dense(7 * 7 * 128), layers.Reshape((7, 7, 128)),
+        layers.BatchNormalization(), layers.ReLU(),
+        layers.Conv2DTranspose(64, 5, strides=2, padding="same"), layers.BatchNormalization(), layers.ReLU(),
+        layers.Conv2DTranspose(1, 5, strides=2, padding="same", activation="tanh")])
+    rng = np.random.default_rng(0)
+    with np.load(ROOT / "long_runs" / "gan" / "dcgan.npz") as stored:
+        arrays = [stored[f"model0/{j}"] for j in range(len(generator.weights))]
+    generator.set_weights([a + noise * a.std() * rng.standard_normal(a.shape).astype(a.dtype) for a in arrays])
+    return keras.Sequential([generator, layers.Rescaling(0.5, offset=0.5)])
+
+
 @pytest.fixture(scope="module")
 def gan_submissions(tmp_path_factory) -> dict[str, dict]:
     base = tmp_path_factory.mktemp("gan-submissions")
     folders = make_folders(base, STEM, ["solution", "blank", "untrained", "nan", "copies", "mirrored", "repeats",
-                                        "constant", "tanh"])
+                                        "constant", "tanh", "course", "course-noisy"])
     run_notebook(ROOT / "solutions" / "en" / f"{STEM}.ipynb", folders["solution"], quick=not FULL_PROJECTS)
     save_model(dcgan_generator(), folders["untrained"] / f"{STEM}.keras", "gan")
     nan = dcgan_generator()
@@ -47,6 +67,8 @@ def gan_submissions(tmp_path_factory) -> dict[str, dict]:
     constant.layers[0].set_weights([np.zeros_like(kernel), bias + 0.1])
     save_model(constant, folders["constant"] / f"{STEM}.keras", "gan")
     save_model(dcgan_generator(unit=False), folders["tanh"] / f"{STEM}.keras", "gan")
+    save_model(course_dcgan(), folders["course"] / f"{STEM}.keras", "gan")
+    save_model(course_dcgan(noise=0.05), folders["course-noisy"] / f"{STEM}.keras", "gan")
     return grade(list(folders.values()), base / "results")
 
 
@@ -69,6 +91,8 @@ def test_the_solutions_saved_generator_is_graded_and_at_full_budget_earns_full_m
     ("repeats", "repeat another sample"),
     ("constant", "ignores its input"),
     ("tanh", "tanh"),
+    ("course", "stored with the course (gan/dcgan#0)"),
+    ("course-noisy", "stored with the course (gan/dcgan#0)"),
 ])
 def test_generators_that_did_not_earn_a_score_get_zero_and_say_why(gan_submissions, name, why):
     r = gan_submissions[name]

@@ -14,7 +14,8 @@ How a project is graded
    secret subset of test and training images, latent codes.
 3. Back in this process the outputs are checked (NaN, range, a model that
    ignores its input or changes between calls, copies of the data, a test set
-   learned by heart) and measured with :mod:`shared.projects.measure`; each
+   learned by heart, the weights of a model stored with the course:
+   :mod:`shared.projects.fingerprint`) and measured with :mod:`shared.projects.measure`; each
    part scores by the bands of :mod:`shared.projects.bands`.
 4. The written report is listed in the score table (0 points: the teacher
    reads it).
@@ -35,7 +36,7 @@ from shared.exercises import REPORT_PLACEHOLDERS, REPORT_TAG
 from shared.grading import sandbox
 from shared.grading.messages import both
 from shared.grading.runner import QuestionScore, SubmissionResult, execute, inputs_fingerprint, notebook_language
-from shared.projects import PROJECTS, bands, measure
+from shared.projects import PROJECTS, bands, fingerprint, measure
 from shared.projects.evaluate import (PHASES, INPUT_MAKERS, Part, first_phase_inputs, score,
                                       vae_decoder_inputs, zero_parts)
 from shared.projects.models import find_model_file
@@ -143,6 +144,7 @@ def grade_project(submission: Path, project: str, *, seed: int, lang: str = "en"
         for d in (io_dir, inputs_dir, outputs_dir):
             d.mkdir(mode=0o755)
         np.savez(inputs_dir / f"{phases[0]}.npz", **first_phase_inputs(kind, inputs))
+        (inputs_dir / "fingerprint-shapes.json").write_text(json.dumps(fingerprint.targets()))
         problems: list[dict[str, str]] = []
 
         def after_cell(index: int) -> None:
@@ -182,6 +184,13 @@ def grade_project(submission: Path, project: str, *, seed: int, lang: str = "en"
             return fail(both("model_params", n=n_params, limit=bands.LIMITS.max_params))
         if problems:
             return fail(problems[0])
+        sketch_error = _read_text(outputs_dir / "sketches.error.txt")
+        sketches = _read_npz(outputs_dir / "sketches.npz")
+        if sketch_error is not None or sketches is None:
+            return fail(both("model_call", detail=(sketch_error or "no weight fingerprints").strip()[:600]))
+        copied = fingerprint.course_match(sketches)
+        if copied is not None:
+            return fail(both("course_model", name=copied))
         outputs = {}
         for phase in phases:
             error = _read_text(outputs_dir / f"{phase}.error.txt")

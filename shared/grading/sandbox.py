@@ -39,7 +39,7 @@ LAUNCHER = Path(__file__).resolve().parent / "launch.py"
 #: The course files a grading kernel may import (relative to the repository root).
 RUNTIME_FILES = ("shared/__init__.py", "shared/budget.py", "shared/seed.py", "shared/setup.py",
                  "shared/plotting.py", "shared/checks", "shared/projects/__init__.py",
-                 "shared/projects/models.py")
+                 "shared/projects/models.py", "shared/projects/fingerprint.py")
 
 #: Variables of the grader's environment that the kernel inherits (nothing else is passed).
 PASSED_ENV = ("PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_NUMERIC", "TZ",
