@@ -140,3 +140,15 @@ def test_a_lookup_of_transformed_images_with_noise_is_refused_and_a_real_generat
         measure.check_smooth(images)
     smooth = load_model(save_model(dcgan_generator(), tmp_path / "d.keras", "gan"), "gan")(codes)[0]
     assert measure.check_smooth(smooth.reshape(images.shape)) < bands.COPIES.max_jump_share
+
+
+def test_the_self_check_refuses_the_stored_dcgan_too(tmp_path):
+    # the student sees the grader's refusal before handing in
+    from shared.projects.selfcheck import measure_file
+
+    path = tmp_path / f"{STEM}.keras"
+    save_model(course_dcgan(), path, "gan")
+    parts = measure_file(STEM, path)
+    assert parts and all(p.points == 0 for p in parts)
+    assert all("stored with the course (gan/dcgan#0)" in p.feedback["en"] for p in parts)
+    assert all("guardado con el curso" in p.feedback["es"] for p in parts)

@@ -56,10 +56,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
                      "el modelo tiene {n:,} parámetros, más que el límite de {limit:,}; todas las partes valen 0"),
     "model_call": ("calling the model failed: {detail}",
                    "la llamada al modelo falló: {detail}"),
-    "course_model": ("the model's weights are those of a model stored with the course ({name}), not trained by "
-                     "you; every part scores 0. Train your own model",
-                     "los pesos del modelo son los de un modelo guardado con el curso ({name}), no entrenado por "
-                     "ti; todas las partes valen 0. Entrena tu propio modelo"),
 }
 
 

@@ -190,7 +190,7 @@ def grade_project(submission: Path, project: str, *, seed: int, lang: str = "en"
             return fail(both("model_call", detail=(sketch_error or "no weight fingerprints").strip()[:600]))
         copied = fingerprint.course_match(sketches)
         if copied is not None:
-            return fail(both("course_model", name=copied))
+            return fail(fingerprint.refusal(copied))
         outputs = {}
         for phase in phases:
             error = _read_text(outputs_dir / f"{phase}.error.txt")

@@ -15,7 +15,9 @@ about 1.4 apart. Every order of the axes is tried (a Keras kernel converted to
 PyTorch's layout is the same array transposed). The kernel that loads the
 submission (:class:`shared.projects.models.Prober`) computes the sketches of its
 arrays, for the shapes this module asks for (:func:`targets`); this process
-compares them with the stored arrays' (:func:`course_match`).
+compares them with the stored arrays' (:func:`course_match`). The projects'
+self-check (:mod:`shared.projects.selfcheck`) does both in the notebook, so a
+student sees the refusal before handing in.
 
 What it does not catch: stored weights whose hidden units were permuted, or that
 were trained on long enough to move far from where they started. That is copying,
@@ -118,6 +120,14 @@ def _references() -> dict[str, list[tuple[str, np.ndarray, int]]]:
 def targets() -> list[str]:
     """The shapes whose sketches the kernel must compute (those of the stored models' large arrays)."""
     return sorted({key for refs in _references().values() for key, _, _ in refs})
+
+
+def refusal(name: str) -> dict[str, str]:
+    """Why a model that reproduces the stored model ``name`` scores 0, in both languages."""
+    return {"en": f"the model's weights are those of a model stored with the course ({name}), not trained by you; "
+                  "every part scores 0. Train your own model",
+            "es": f"los pesos del modelo son los de un modelo guardado con el curso ({name}), no entrenado por ti; "
+                  "todas las partes valen 0. Entrena tu propio modelo"}
 
 
 def course_match(sketches: dict[str, np.ndarray]) -> str | None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from shared.checks.core import get_language
-from shared.projects import PROJECTS, bands, measure
+from shared.projects import PROJECTS, bands, fingerprint, measure
 from shared.projects.evaluate import (INPUT_MAKERS, Part, first_phase_inputs, score, vae_decoder_inputs,
                                       zero_parts)
 from shared.projects.models import ModelFileError, compute_phase, load_model
@@ -47,6 +47,9 @@ def measure_file(project: str, path: str | os.PathLike, seed: int = PUBLIC_SEED)
     if model.n_params > bands.LIMITS.max_params:
         raise ModelFileError(f"the model has {model.n_params:,} parameters; the limit is "
                              f"{bands.LIMITS.max_params:,}: make it smaller.")
+    copied = fingerprint.course_match(fingerprint.submission_sketches(model.arrays(), set(fingerprint.targets())))
+    if copied is not None:
+        return zero_parts(project, fingerprint.refusal(copied))
     rng = np.random.default_rng([seed, sum(project.encode())])
     inputs = INPUT_MAKERS[kind](rng)
     phase = "enc" if kind == "vae" else "a"
